@@ -1,0 +1,98 @@
+"""Prometheus metrics of the worker: one prefix, base units, bounded labels.
+
+Per-feature gauges exist only for configured features; reasons and categories are
+fixed sets. Pass a registry in (tests use a fresh ``CollectorRegistry``).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+
+from streams.evaluate import FeatureResult
+
+PREFIX = "streams"
+
+#: Statistics exported as per-(model, feature) gauges, when the window has them.
+FEATURE_GAUGES = {
+    "psi": "Population Stability Index of the feature in the last evaluated window.",
+    "zero_rate": "Share of zero values of the feature in the last evaluated window.",
+    "missing_rate": "Share of missing values of the feature in the last evaluated window.",
+    "chi2_p_value": "Chi-squared p-value of the feature in the last evaluated window.",
+    "chi2_effect_size": "Cohen's w of the feature against the reference, last window.",
+}
+
+
+def name(subsystem: str, metric: str, unit: str = "") -> str:
+    """Build a metric name so the prefix and units are never forgotten."""
+    return "_".join(p for p in (PREFIX, subsystem, metric, unit) if p)
+
+
+class PipelineMetrics:
+    """Every metric the stages update, registered once per worker."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        r = registry
+        self.events = Counter(
+            name("ingest", "events"), "Valid prediction events folded.", ["model"], registry=r
+        )
+        self.late_events = Counter(
+            name("ingest", "late_events"),
+            "Events that arrived after their window closed on their partition.",
+            ["model"],
+            registry=r,
+        )
+        self.deadletter = Counter(
+            name("deadletter", "events"),
+            "Messages sent to the dead-letter topic, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.windows = Counter(
+            name("windows", "evaluated"),
+            "Window evaluations, revisions included.",
+            ["model"],
+            registry=r,
+        )
+        self.window_events = Gauge(
+            name("window", "events"), "Events in the last evaluated window.", ["model"], registry=r
+        )
+        self.window_end = Gauge(
+            name("window", "end", "timestamp_seconds"),
+            "End of the last evaluated window (event time).",
+            ["model"],
+            registry=r,
+        )
+        self.duplicate_partials = Counter(
+            name("partials", "duplicates"),
+            "Partials received twice (after a restart) and dropped.",
+            ["model"],
+            registry=r,
+        )
+        self.feature_breach = Gauge(
+            name("feature", "breach"),
+            "1 when the feature breached a threshold in the last evaluated window.",
+            ["model", "feature"],
+            registry=r,
+        )
+        self.feature = {
+            stat: Gauge(name("feature", stat), doc, ["model", "feature"], registry=r)
+            for stat, doc in FEATURE_GAUGES.items()
+        }
+        self.alerts = Counter(
+            name("alerts", "emitted"),
+            "Alert events produced.",
+            ["model", "category", "severity"],
+            registry=r,
+        )
+
+    def observe_window(
+        self, model_id: str, count: int, window_end: float, features: list[FeatureResult]
+    ) -> None:
+        self.windows.labels(model_id).inc()
+        self.window_events.labels(model_id).set(count)
+        self.window_end.labels(model_id).set(window_end)
+        for f in features:
+            self.feature_breach.labels(model_id, f.name).set(1 if f.breaches else 0)
+            for stat, gauge in self.feature.items():
+                if stat in f.statistics:
+                    gauge.labels(model_id, f.name).set(f.statistics[stat])

@@ -1,0 +1,244 @@
+"""The Faust app: thin agents that feed Kafka messages to stage 1 and stage 2.
+
+Stage 1 reads ``predictions`` in batches (``take_events``: events are acknowledged
+only after the batch body ran, i.e. after the state holding them was written to its
+table). Stage 2 reads ``partials`` one message at a time: there is one per partition
+per window, so a table write each is cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+import orjson
+from faust.streams import _current_event  # the partition context Faust tables write in
+
+from streams.alerts import alerts_for_window
+from streams.config import MonitorConfig
+from streams.evaluate import evaluate_window, result_record
+from streams.events import AlertEvent
+from streams.ingest import deadletter_record
+from streams.metrics import PipelineMetrics
+from streams.pipeline.stage1 import DeadLetter, ModelSpec, Output, PartitionState, Stage1
+from streams.pipeline.stage2 import ModelState, apply_message, take_ready
+
+log = logging.getLogger(__name__)
+RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+
+
+@dataclass
+class _Message:
+    topic: str
+    partition: int
+
+
+class _PartitionScope:
+    """Stands in for "the current event" so a table write lands in a chosen partition:
+    Faust picks the changelog partition and the RocksDB shard from the current event,
+    and a batch (or the idle timer) has no single current event."""
+
+    def __init__(self, topic: str, partition: int) -> None:
+        self.message = _Message(topic, partition)
+
+
+@contextmanager
+def partition_scope(topic: str, partition: int) -> Iterator[None]:
+    scope = _PartitionScope(topic, partition)
+    token = _current_event.set(weakref.ref(scope))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+class Pipeline:
+    """Builds the app, its topics, tables, agents and timer from the monitor config."""
+
+    def __init__(
+        self,
+        config: MonitorConfig,
+        models: Mapping[str, ModelSpec],
+        num_partitions: int,
+        metrics: PipelineMetrics,
+        on_alert: Callable[[AlertEvent], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.models = dict(models)
+        self.metrics = metrics
+        self.on_alert = on_alert
+        worker = config.worker
+        topics = config.kafka.topics
+        self.app = faust.App(
+            worker.app_id,
+            broker=f"kafka://{config.kafka.bootstrap}",
+            store=worker.store,
+            datadir=str(worker.data_dir),
+            topic_partitions=num_partitions,
+            topic_replication_factor=1,
+            web_enabled=False,
+            consumer_auto_offset_reset="earliest",
+            producer_acks=-1,
+        )
+        self.predictions = self.app.topic(topics.predictions, partitions=num_partitions, **RAW)
+        self.partials = self.app.topic(topics.partials, partitions=num_partitions, **RAW)
+        self.results = self.app.topic(topics.results, **RAW)
+        self.alerts = self.app.topic(topics.alerts, **RAW)
+        self.deadletter = self.app.topic(topics.deadletter, **RAW)
+        table = {
+            "key_type": str,
+            "value_type": bytes,
+            "value_serializer": "raw",
+            "partitions": num_partitions,
+        }
+        self.stage1_table = self.app.Table("stage1-state", **table)
+        self.stage2_table = self.app.Table("stage2-state", **table)
+        self.stage1 = Stage1(self.models, num_partitions, worker.max_event_bytes)
+        self._states: dict[int, PartitionState] = {}
+        self._last_activity: dict[int, float] = {}
+        self._announced_idle: set[int] = set()
+        self._events_counter = {m: metrics.events.labels(m) for m in self.models}
+
+        self.app.agent(self.predictions, name="ingest", concurrency=1)(self._ingest_agent())
+        self.app.agent(self.partials, name="evaluate", concurrency=1)(self._evaluate_agent())
+        self.app.timer(interval=max(worker.idle_timeout_s / 2, 0.2))(self._idle_check)
+        self.app.on_partitions_revoked.connect(self._on_revoked)
+
+    # -- stage 1 ---------------------------------------------------------------
+    def _state(self, partition: int) -> PartitionState:
+        state = self._states.get(partition)
+        if state is None:
+            with partition_scope(self.predictions.get_topic_name(), partition):
+                raw = self.stage1_table.get(str(partition))
+            state = PartitionState.deserialize(raw) if raw else PartitionState(partition)
+            self._states[partition] = state
+        return state
+
+    def _save(self, state: PartitionState) -> None:
+        with partition_scope(self.predictions.get_topic_name(), state.partition):
+            self.stage1_table[str(state.partition)] = state.serialize()
+
+    def _ingest_agent(self) -> Callable[[Any], Any]:
+        batch_size = self.config.worker.batch_size
+        within = self.config.worker.batch_within_s
+
+        async def ingest(stream: faust.StreamT) -> None:
+            async for events in stream.take_events(batch_size, within=within):
+                by_partition: dict[int, list[Any]] = {}
+                for e in events:
+                    by_partition.setdefault(e.message.partition, []).append(e)
+                for partition, batch in by_partition.items():
+                    await self._ingest_partition(partition, batch)
+
+        return ingest
+
+    async def _ingest_partition(self, partition: int, batch: list[Any]) -> None:
+        state = self._state(partition)
+        counters = self._events_counter
+        for e in batch:
+            event, outputs = self.stage1.process(state, e.message.offset, e.key, e.value)
+            if event is not None:
+                counters[event.model_id].inc()
+            for out in outputs:
+                await self._send(out, partition)
+        self._last_activity[partition] = time.monotonic()
+        self._announced_idle.discard(partition)
+        self._save(state)
+
+    async def _send(self, out: Output, partition: int) -> None:
+        if isinstance(out, DeadLetter):
+            self.metrics.deadletter.labels(out.rejection.reason).inc()
+            await self.deadletter.send(
+                key=out.key,
+                value=deadletter_record(
+                    out.rejection,
+                    out.raw,
+                    topic=self.predictions.get_topic_name(),
+                    partition=partition,
+                    offset=out.offset,
+                    max_bytes=self.config.worker.deadletter_max_bytes,
+                ),
+            )
+            return
+        aggregate = out.body.get("aggregate")
+        if aggregate and aggregate["late"]:
+            self.metrics.late_events.labels(out.model_id).inc(aggregate["late"])
+        await self.partials.send(key=out.model_id.encode(), value=out.serialize())
+
+    async def _idle_check(self) -> None:
+        """Close the windows of partitions that went quiet, so the last windows of a
+        stream (and partitions that never see events) do not hold stage 2 back."""
+        now = time.monotonic()
+        timeout = self.config.worker.idle_timeout_s
+        topic = self.predictions.get_topic_name()
+        assigned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == topic}
+        for partition in sorted(assigned - self._announced_idle):
+            if now - self._last_activity.setdefault(partition, now) < timeout:
+                continue
+            state = self._state(partition)
+            if state.offset < 0 and not state.windows:
+                outputs = self.stage1.idle_announcement(partition)
+            else:
+                outputs = self.stage1.flush_idle(state)
+                self._save(state)
+            for out in outputs:
+                await self._send(out, partition)
+            self._announced_idle.add(partition)
+
+    async def _on_revoked(self, sender: Any, revoked: set[Any], **_: Any) -> None:
+        topic = self.predictions.get_topic_name()
+        for tp in revoked:
+            if tp.topic == topic:
+                self._states.pop(tp.partition, None)
+                self._last_activity.pop(tp.partition, None)
+                self._announced_idle.discard(tp.partition)
+
+    # -- stage 2 ---------------------------------------------------------------
+    def _evaluate_agent(self) -> Callable[[Any], Any]:
+        async def evaluate(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                try:
+                    body = orjson.loads(event.value)
+                except orjson.JSONDecodeError:
+                    log.error("undecodable partial at offset %s", event.message.offset)
+                    continue
+                await self._evaluate_message(body)
+
+        return evaluate
+
+    async def _evaluate_message(self, body: dict[str, Any]) -> None:
+        model_id = body["model_id"]
+        spec = self.models.get(model_id)
+        if spec is None:
+            return  # a model removed from the config since the partial was sent
+        raw = self.stage2_table.get(model_id)
+        state = ModelState.deserialize(raw) if raw else ModelState(model_id)
+        duplicates = state.duplicates
+        apply_message(state, body)
+        if state.duplicates > duplicates:
+            self.metrics.duplicate_partials.labels(model_id).inc()
+        for ready in take_ready(state, spec.config.window_s):
+            await self._publish(spec, ready.aggregate, ready.revision)
+        self.stage2_table[model_id] = state.serialize()
+
+    async def _publish(self, spec: ModelSpec, window: Any, revision: int) -> None:
+        config = spec.config
+        features = evaluate_window(window, spec.reference, config)
+        record = result_record(window, config, revision, features, time.time())
+        key = config.id.encode()
+        await self.results.send(key=key, value=orjson.dumps(record))
+        end = window.window_start + config.window_s
+        self.metrics.observe_window(config.id, window.count, end, features)
+        if revision:
+            return  # a revision updates the record; alerts belong to the first evaluation
+        for alert in alerts_for_window(config.id, window.window_start, end, features):
+            await self.alerts.send(key=alert.dedup_key.encode(), value=alert.to_json())
+            self.metrics.alerts.labels(config.id, alert.category.value, alert.severity.value).inc()
+            if self.on_alert:
+                self.on_alert(alert)

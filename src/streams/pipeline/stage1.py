@@ -1,0 +1,229 @@
+"""Stage 1 (map): fold one input partition's events into per-(model, window) partials.
+
+Pure logic, no Kafka: the Faust agent feeds it messages in offset order and sends
+what it returns. Its whole state for a partition is one ``PartitionState``, stored in
+a table once per batch. Three properties make a restart lose and double nothing:
+
+- the state records the last folded offset, and replayed messages at or below it are
+  skipped, so state and offsets may be committed independently;
+- windows close on the partition's event-time watermark, checked after every event,
+  so the partials (and their sequence numbers) do not depend on batch boundaries;
+- every partial carries a per-partition sequence number, so stage 2 drops a partial
+  that is sent again after a crash.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from streams.aggregate import WindowAggregate
+from streams.config import ModelConfig
+from streams.events import PredictionEvent
+from streams.ingest import Rejection, validate_prediction
+from streams.reference import ReferenceProfile
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """What stage 1 needs of one configured model."""
+
+    config: ModelConfig
+    reference: ReferenceProfile
+
+    def window_start(self, ts: float) -> int:
+        return int(ts // self.config.window_s) * self.config.window_s
+
+    def new_window(self, window_start: int) -> WindowAggregate:
+        names = list(self.config.features)
+        return WindowAggregate(self.config.id, window_start, self.reference.empty_sketches(names))
+
+
+@dataclass
+class OpenWindow:
+    aggregate: WindowAggregate
+    pending: list[PredictionEvent] = field(default_factory=list)
+
+    def folded(self) -> WindowAggregate:
+        self.aggregate.fold(self.pending)
+        self.pending.clear()
+        return self.aggregate
+
+
+@dataclass
+class PartitionState:
+    partition: int
+    offset: int = -1
+    max_event_ts: float = -math.inf
+    seq: int = 0
+    idle: bool = False
+    windows: dict[tuple[str, int], OpenWindow] = field(default_factory=dict)
+    # per model: the highest window boundary already announced in a watermark message
+    announced: dict[str, int] = field(default_factory=dict)
+
+    def serialize(self) -> bytes:
+        body = {
+            "partition": self.partition,
+            "offset": self.offset,
+            "seq": self.seq,
+            "max_event_ts": None if self.max_event_ts == -math.inf else self.max_event_ts,
+            "idle": self.idle,
+            "announced": self.announced,
+            "windows": [w.folded().to_dict() for w in self.windows.values()],
+        }
+        return bytes([STATE_VERSION]) + orjson.dumps(body)
+
+    @classmethod
+    def deserialize(cls, raw: bytes) -> PartitionState:
+        if not raw or raw[0] != STATE_VERSION:
+            raise ValueError(f"unsupported partition state version {raw[:1]!r}")
+        body = orjson.loads(raw[1:])
+        state = cls(
+            body["partition"],
+            body["offset"],
+            -math.inf if body["max_event_ts"] is None else body["max_event_ts"],
+            body["seq"],
+            body["idle"],
+            announced=body["announced"],
+        )
+        for agg_dict in body["windows"]:
+            agg = WindowAggregate.from_dict(agg_dict)
+            state.windows[(agg.model_id, agg.window_start)] = OpenWindow(agg)
+        return state
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    key: bytes | None
+    raw: bytes | None
+    rejection: Rejection
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartialMessage:
+    """One message to ``partials``: a closed window's partial and/or a watermark."""
+
+    model_id: str
+    body: dict[str, Any]
+
+    def serialize(self) -> bytes:
+        return orjson.dumps(self.body)
+
+
+Output = DeadLetter | PartialMessage
+
+
+class Stage1:
+    """Folds messages of any partition into that partition's state; returns outputs."""
+
+    def __init__(
+        self, models: Mapping[str, ModelSpec], num_partitions: int, max_event_bytes: int
+    ) -> None:
+        self.models = dict(models)
+        self.num_partitions = num_partitions
+        self.max_event_bytes = max_event_bytes
+        self.catalog = {m: spec.config.features for m, spec in self.models.items()}
+
+    def process(
+        self, state: PartitionState, offset: int, key: bytes | None, raw: bytes | None
+    ) -> tuple[PredictionEvent | None, list[Output]]:
+        """Fold one message; returns the valid event (or None) and the outputs to send."""
+        if offset <= state.offset:
+            return None, []  # replay of a message already in the state
+        state.offset = offset
+        result = validate_prediction(raw, self.catalog, self.max_event_bytes)
+        if isinstance(result, Rejection):
+            return None, [DeadLetter(key, raw, result, offset)]
+        outputs: list[Output] = []
+        if state.idle:
+            state.idle = False
+            outputs += self._announce_all(state, force=True)
+        spec = self.models[result.model_id]
+        ts = result.timestamp.timestamp()
+        key = (result.model_id, spec.window_start(ts))
+        window = state.windows.get(key)
+        if window is None:
+            window = state.windows[key] = OpenWindow(spec.new_window(key[1]))
+        window.pending.append(result)
+        if key[1] + spec.config.window_s <= self._watermark(state, spec):
+            # beyond the allowed lateness: sent at once as a partial of its own, which
+            # stage 2 merges into the window's next revision
+            window.aggregate.late += len(window.pending)
+            outputs.append(self._partial(state, key))
+        elif ts > state.max_event_ts:
+            state.max_event_ts = ts
+            outputs += self._close_ready(state)
+        return result, outputs
+
+    def flush_idle(self, state: PartitionState) -> list[PartialMessage]:
+        """Close every open window of an idle partition and announce it idle."""
+        state.idle = True
+        closed = [self._partial(state, key) for key in sorted(state.windows)]
+        return closed + self._announce_all(state, force=True)
+
+    def idle_announcement(self, partition: int) -> list[PartialMessage]:
+        """For an assigned partition that has never seen an event: it holds nothing back."""
+        return [
+            PartialMessage(m, self._watermark_body(m, partition, -math.inf, True))
+            for m in self.models
+        ]
+
+    @staticmethod
+    def _watermark(state: PartitionState, spec: ModelSpec) -> float:
+        return state.max_event_ts - spec.config.allowed_lateness_s
+
+    def _close_ready(self, state: PartitionState) -> list[PartialMessage]:
+        outputs: list[PartialMessage] = []
+        for key in sorted(state.windows):
+            model_id, start = key
+            spec = self.models[model_id]
+            if start + spec.config.window_s <= self._watermark(state, spec):
+                outputs.append(self._partial(state, key))
+        return outputs + self._announce_all(state, force=False)
+
+    def _partial(self, state: PartitionState, key: tuple[str, int]) -> PartialMessage:
+        window = state.windows.pop(key)
+        state.seq += 1
+        body = self._watermark_body(
+            key[0], state.partition, self._model_watermark(state, key[0]), state.idle
+        )
+        body.update(kind="partial", seq=state.seq, aggregate=window.folded().to_dict())
+        return PartialMessage(key[0], body)
+
+    def _model_watermark(self, state: PartitionState, model_id: str) -> float:
+        return self._watermark(state, self.models[model_id])
+
+    def _announce_all(self, state: PartitionState, force: bool) -> list[PartialMessage]:
+        """A watermark message per model whose window boundary this partition just crossed,
+        so stage 2 learns that this partition holds back no window of that model."""
+        outputs = []
+        for model_id, spec in self.models.items():
+            wm = self._watermark(state, spec)
+            boundary = int(wm // spec.config.window_s) if wm > -math.inf else -1
+            if force or boundary > state.announced.get(model_id, -1):
+                state.announced[model_id] = boundary
+                outputs.append(
+                    PartialMessage(
+                        model_id, self._watermark_body(model_id, state.partition, wm, state.idle)
+                    )
+                )
+        return outputs
+
+    def _watermark_body(
+        self, model_id: str, partition: int, watermark: float, idle: bool
+    ) -> dict[str, Any]:
+        return {
+            "kind": "watermark",
+            "model_id": model_id,
+            "partition": partition,
+            "num_partitions": self.num_partitions,
+            "watermark": None if watermark == -math.inf else watermark,
+            "idle": idle,
+        }

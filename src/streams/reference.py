@@ -1,0 +1,159 @@
+"""Reference profiles: the sketches of the training data that windows are compared with.
+
+A profile fixes each numeric feature's bins (quantiles of the reference), so stage 1
+can fold live events into histograms on the same bins without ever seeing raw
+reference rows again. Built once from a file (``streams reference build``), stored
+as JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import orjson
+
+from streams.sketches import CategoricalSketch, NumericSketch
+
+PROFILE_VERSION = 1
+DEFAULT_BINS = 10
+DATA_SUFFIXES = (".csv", ".parquet", ".jsonl")
+FeatureType = Literal["numeric", "categorical"]
+Sketch = NumericSketch | CategoricalSketch
+
+
+class ReferenceError(ValueError):
+    """The reference file or profile cannot be used; the message says which and why."""
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def infer_type(values: Sequence[object]) -> FeatureType:
+    """Numeric when every present value is a number, categorical otherwise."""
+    present = [v for v in values if v is not None]
+    return "numeric" if present and all(_is_number(v) for v in present) else "categorical"
+
+
+def numeric_bins(values: Sequence[object], bins: int = DEFAULT_BINS) -> NumericSketch:
+    """An empty sketch whose inner edges are the reference's quantiles."""
+    x = np.array([v for v in values if _is_number(v)], dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return NumericSketch([], 0.0, 0.0)
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1]))
+    return NumericSketch(edges, float(x.min()), float(x.max()))
+
+
+@dataclass
+class ReferenceProfile:
+    features: dict[str, Sketch]
+    rows: int
+    source: str = ""
+
+    @property
+    def types(self) -> dict[str, FeatureType]:
+        return {
+            name: "numeric" if isinstance(s, NumericSketch) else "categorical"
+            for name, s in self.features.items()
+        }
+
+    def empty_sketches(self, names: Sequence[str] | None = None) -> dict[str, Sketch]:
+        """Fresh sketches on this reference's bins, for one window of live events."""
+        return {n: self.features[n].empty_like() for n in (names or self.features)}
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "version": PROFILE_VERSION,
+                "rows": self.rows,
+                "source": self.source,
+                "features": {
+                    n: {"type": t, "sketch": self.features[n].to_dict()}
+                    for n, t in self.types.items()
+                },
+            },
+            option=orjson.OPT_INDENT_2,
+        )
+
+    @classmethod
+    def from_json(cls, raw: bytes, source: str = "") -> ReferenceProfile:
+        data = orjson.loads(raw)
+        if data.get("version") != PROFILE_VERSION:
+            raise ReferenceError(
+                f"{source}: profile version {data.get('version')!r} is not "
+                f"supported (expected {PROFILE_VERSION}); rebuild it"
+            )
+        features: dict[str, Sketch] = {}
+        for name, spec in data["features"].items():
+            kind = NumericSketch if spec["type"] == "numeric" else CategoricalSketch
+            features[name] = kind.from_dict(spec["sketch"])
+        return cls(features, data["rows"], data.get("source", source))
+
+
+def build_profile(
+    columns: Mapping[str, Sequence[object]],
+    types: Mapping[str, FeatureType] | None = None,
+    bins: int = DEFAULT_BINS,
+    source: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> ReferenceProfile:
+    """Profile every typed column (or every column, types inferred, when ``types`` is None)."""
+    wanted = dict(types) if types else {n: infer_type(v) for n, v in columns.items()}
+    missing = sorted(set(wanted) - set(columns))
+    if missing:
+        raise ReferenceError(f"{source}: reference data lacks columns: {', '.join(missing)}")
+    features: dict[str, Sketch] = {}
+    for name, kind in wanted.items():
+        values = list(columns[name])
+        if kind == "numeric":
+            bad = next((v for v in values if v is not None and not _is_number(v)), None)
+            if bad is not None:
+                raise ReferenceError(
+                    f"{source}: column {name!r} is numeric in the config but holds {bad!r}"
+                )
+            sketch: Sketch = numeric_bins(values, bins)
+        else:
+            sketch = CategoricalSketch()
+        sketch.update_batch(values)
+        features[name] = sketch
+        if progress:
+            progress(name)
+    rows = len(next(iter(columns.values()), []))
+    return ReferenceProfile(features, rows, source)
+
+
+def load_reference(path: Path, types: Mapping[str, FeatureType] | None = None) -> ReferenceProfile:
+    """Load a stored profile (.json) or profile a data file on the fly."""
+    if not path.exists():
+        raise ReferenceError(f"{path}: reference not found")
+    if path.suffix == ".json":
+        profile = ReferenceProfile.from_json(path.read_bytes(), str(path))
+    elif path.suffix in DATA_SUFFIXES:
+        from streams.simulator.datafiles import read_columns
+
+        profile = build_profile(read_columns(path), types, source=str(path))
+    else:
+        raise ReferenceError(
+            f"{path}: unsupported reference; use a .json profile or a "
+            f"{', '.join(DATA_SUFFIXES)} data file"
+        )
+    if types:
+        absent = sorted(set(types) - set(profile.features))
+        if absent:
+            raise ReferenceError(f"{path}: profile lacks configured features: {', '.join(absent)}")
+        wrong = sorted(n for n, t in types.items() if profile.types[n] != t)
+        if wrong:
+            raise ReferenceError(
+                f"{path}: feature types differ from the config for: {', '.join(wrong)}"
+            )
+    return profile
+
+
+def describe(profile: ReferenceProfile) -> dict[str, Any]:
+    """A short summary for the CLI."""
+    return {"rows": profile.rows, "features": profile.types}

@@ -1,0 +1,68 @@
+"""``streams worker``: create the topics, load the references, serve /metrics, run Faust."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+import faust
+from prometheus_client import start_http_server
+
+from streams.config import MonitorConfig
+from streams.events import AlertEvent
+from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
+from streams.metrics import PipelineMetrics
+from streams.pipeline.app import Pipeline
+from streams.pipeline.stage1 import ModelSpec
+from streams.reference import load_reference
+
+COMPACTED = {"cleanup.policy": "compact"}
+
+
+def topic_specs(config: MonitorConfig) -> dict[str, TopicSpec]:
+    """Every topic of the design, partitioned alike so predictions and labels (and the
+    tables' changelogs) stay co-partitioned."""
+    t, n = config.kafka.topics, config.kafka.partitions
+    specs = {
+        name: TopicSpec(n)
+        for name in (t.predictions, t.labels, t.partials, t.results, t.alerts, t.deadletter)
+    }
+    specs[t.references] = TopicSpec(1, COMPACTED)
+    return specs
+
+
+def load_models(config: MonitorConfig) -> dict[str, ModelSpec]:
+    return {m.id: ModelSpec(m, load_reference(m.reference, m.features)) for m in config.models}
+
+
+def alert_line(alert: AlertEvent) -> str:
+    """One readable line per alert, for people watching a terminal."""
+    return f"ALERT {alert.severity.value.upper():8} {alert.category.value:13} {alert.summary}"
+
+
+def build_pipeline(
+    config: MonitorConfig,
+    metrics: PipelineMetrics,
+    on_alert: Callable[[AlertEvent], None] | None = None,
+) -> Pipeline:
+    bootstrap = config.kafka.bootstrap
+    ensure_topics(bootstrap, topic_specs(config))
+    partitions = topic_partition_count(bootstrap, config.kafka.topics.predictions)
+    assert partitions, "ensure_topics returned before the predictions topic was visible"
+    return Pipeline(config, load_models(config), partitions, metrics, on_alert)
+
+
+def run_worker(config: MonitorConfig, print_alerts: bool = False, loglevel: str = "warning") -> int:
+    """Run until SIGTERM or Ctrl-C; Faust commits offsets and flushes tables on the way out."""
+    metrics = PipelineMetrics()
+    on_alert = (lambda a: print(alert_line(a), flush=True)) if print_alerts else None
+    pipeline = build_pipeline(config, metrics, on_alert)
+    host, port = config.worker.metrics_host, config.worker.metrics_port
+    if port:
+        start_http_server(port, addr=host)
+        print(f"metrics: http://{host}:{port}/metrics", file=sys.stderr, flush=True)
+    logging.getLogger("faust").setLevel(loglevel.upper())
+    worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()
+    return 0

@@ -1,0 +1,169 @@
+"""Stage 1 and stage 2 without Kafka: partials, watermarks, restarts and revisions."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+
+from streams.config import ModelConfig
+from streams.pipeline.stage1 import DeadLetter, ModelSpec, PartitionState, Stage1
+from streams.pipeline.stage2 import ModelState, apply_message, take_ready
+from streams.reference import build_profile
+
+WINDOW_S = 60
+T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+def event(i: int, ts: float, x: float | None = 1.0, color: str = "red", model: str = "m") -> bytes:
+    return orjson.dumps(
+        {
+            "model_id": model,
+            "model_version": "1",
+            "prediction_id": f"p{i}",
+            "timestamp": ts,
+            "features": {"x": x, "color": color},
+            "prediction": {"score": 0.5},
+            "latency_ms": 10.0,
+        }
+    )
+
+
+@pytest.fixture
+def spec() -> ModelSpec:
+    rng = np.random.default_rng(0)
+    columns = {
+        "x": rng.normal(size=2000).tolist(),
+        "color": rng.choice(["red", "blue"], size=2000).tolist(),
+    }
+    config = ModelConfig(
+        id="m",
+        features={"x": "numeric", "color": "categorical"},
+        reference=Path("unused.json"),
+        window_s=WINDOW_S,
+        allowed_lateness_s=5,
+    )
+    return ModelSpec(config, build_profile(columns, config.features))
+
+
+def run_partition(
+    stage1: Stage1, state: PartitionState, messages: list[bytes], first_offset: int = 0
+) -> list:
+    outputs = []
+    for offset, raw in enumerate(messages, start=first_offset):
+        outputs += stage1.process(state, offset, None, raw)[1]
+    return outputs
+
+
+def partial_counts(outputs: list) -> Counter[int]:
+    counts: Counter[int] = Counter()
+    for out in outputs:
+        if not isinstance(out, DeadLetter) and out.body["kind"] == "partial":
+            counts[out.body["aggregate"]["window_start"]] += out.body["aggregate"]["count"]
+    return counts
+
+
+def test_windows_close_on_watermark_and_counts_add_up(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=1, max_event_bytes=10_000)
+    state = PartitionState(0)
+    times = [T0 + i * 0.5 for i in range(600)]  # 5 windows of 120 events
+    outputs = run_partition(stage1, state, [event(i, t) for i, t in enumerate(times)])
+    outputs += stage1.flush_idle(state)
+    expected = Counter(int(t // WINDOW_S) * WINDOW_S for t in times)
+    assert partial_counts(outputs) == expected
+    assert not state.windows
+
+
+def test_malformed_events_become_dead_letters(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=1, max_event_bytes=400)
+    state = PartitionState(0)
+    bad = [
+        b"{not json",
+        b"[1, 2]",
+        b"",
+        orjson.dumps({"model_id": "m"}),
+        event(1, T0, model="nope"),
+        event(2, T0, x="oops"),  # type: ignore[arg-type]
+        event(3, T0, color="x" * 500),
+    ]
+    outputs = run_partition(stage1, state, bad)
+    reasons = [o.rejection.reason for o in outputs if isinstance(o, DeadLetter)]
+    assert reasons == [
+        "bad_json",
+        "not_an_object",
+        "empty",
+        "schema",
+        "unknown_model",
+        "wrong_type",
+        "oversize",
+    ]
+
+
+def test_replayed_offsets_are_skipped_after_restore(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=1, max_event_bytes=10_000)
+    messages = [event(i, T0 + i) for i in range(150)]
+    state = PartitionState(0)
+    before = run_partition(stage1, state, messages[:90])  # sent before the crash
+    restored = PartitionState.deserialize(state.serialize())
+    # the consumer's committed offset lags the saved state: 30..89 come again
+    after = run_partition(stage1, restored, messages[30:], first_offset=30)
+    after += stage1.flush_idle(restored)
+    assert sum(partial_counts(before + after).values()) == 150
+    seqs = [o.body["seq"] for o in before + after if o.body["kind"] == "partial"]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_stage2_evaluates_when_every_partition_passed(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=2, max_event_bytes=10_000)
+    states = [PartitionState(0), PartitionState(1)]
+    model = ModelState("m")
+    evaluated: Counter[int] = Counter()
+    produced: Counter[int] = Counter()
+    rng = np.random.default_rng(1)
+    for i in range(1000):
+        ts = T0 + i * 0.3
+        p = int(rng.integers(0, 2))
+        produced[int(ts // WINDOW_S) * WINDOW_S] += 1
+        for out in stage1.process(states[p], i, None, event(i, ts))[1]:
+            apply_message(model, orjson.loads(out.serialize()))
+        for ready in take_ready(model, WINDOW_S):
+            assert ready.revision == 0
+            evaluated[ready.aggregate.window_start] += ready.aggregate.count
+    # before the idle flush, only windows both partitions passed are evaluated
+    assert evaluated and all(evaluated[w] == produced[w] for w in evaluated)
+    assert max(evaluated) < max(produced)
+    for state in states:
+        for out in stage1.flush_idle(state):
+            apply_message(model, orjson.loads(out.serialize()))
+    for ready in take_ready(model, WINDOW_S):
+        evaluated[ready.aggregate.window_start] += ready.aggregate.count
+    assert evaluated == produced
+
+
+def test_stage2_drops_duplicate_partials_and_revises_late_ones(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=1, max_event_bytes=10_000)
+    state = PartitionState(0)
+    outputs = run_partition(stage1, state, [event(i, T0 + i) for i in range(130)])
+    model = ModelState("m")
+    for out in outputs + outputs:  # everything delivered twice
+        apply_message(model, orjson.loads(out.serialize()))
+    ready = take_ready(model, WINDOW_S)
+    assert [(r.aggregate.window_start, r.aggregate.count, r.revision) for r in ready] == [
+        (T0, 60, 0),
+        (T0 + 60, 60, 0),
+    ]
+    assert model.duplicates == len([o for o in outputs if o.body["kind"] == "partial"])
+    # an event far behind the watermark: sent at once, merged as revision 1
+    late = stage1.process(state, 1000, None, event(999, T0 + 1))[1]
+    for out in late:
+        apply_message(model, orjson.loads(out.serialize()))
+    ready = take_ready(model, WINDOW_S)
+    assert [(r.aggregate.window_start, r.aggregate.count, r.revision) for r in ready] == [
+        (T0, 61, 1)
+    ]
+    assert ready[0].aggregate.late == 1
+    assert math.isfinite(model.watermarks[0])
