@@ -1,0 +1,159 @@
+"""Fixtures for tests that run real workers against the real broker.
+
+Each test gets its own topics (a unique prefix) and consumer group, so tests share
+one broker without seeing each other's events.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+from confluent_kafka import Consumer, TopicPartition
+
+from streams.simulator.model import DEFAULT_MODEL_ID, FEATURES
+from streams.simulator.producer import write_reference
+
+TOPICS = ("predictions", "labels", "partials", "results", "alerts", "deadletter", "references")
+
+
+@pytest.fixture(scope="session")
+def reference_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("reference") / "reference.parquet"
+    write_reference(path, rows=50_000, seed=0)
+    return path
+
+
+def read_topic(bootstrap: str, topic: str, timeout_s: float = 5.0,
+               until: Callable[[list[dict[str, Any]]], bool] | None = None) -> list[dict]:
+    """Every JSON record of a topic, read from the beginning; stops when ``until`` holds
+    or no new record came for ``timeout_s`` (or ``until`` never held by then)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4()}",
+                         "enable.auto.commit": False})
+    try:
+        md = consumer.list_topics(topic, timeout=10).topics[topic]
+        consumer.assign([TopicPartition(topic, p, 0) for p in md.partitions])
+        records: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None or msg.error():
+                if until is not None and until(records):
+                    break
+                continue
+            records.append(orjson.loads(msg.value()))
+            if until is None:
+                deadline = time.monotonic() + timeout_s
+        return records
+    finally:
+        consumer.close()
+
+
+@dataclass
+class Deployment:
+    """One monitor config with its own topics, and the workers started on it."""
+
+    bootstrap: str
+    workdir: Path
+    prefix: str
+    config_path: Path
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _logs: itertools.count = field(default_factory=itertools.count)
+
+    def topic(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = self.workdir / f"worker-{next(self._logs)}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker", "--config", str(self.config_path),
+             "--print-alerts"],
+            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.workers.append(proc)
+        return proc
+
+    def stop_worker(self, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> int:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        return proc.returncode
+
+    def worker_logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in
+                         sorted(self.workdir.glob("worker-*.log")))
+
+    def simulate(self, **kwargs: Any) -> Any:
+        from streams.simulator.producer import simulate
+
+        kwargs.setdefault("topic", self.topic("predictions"))
+        kwargs.setdefault("labels_topic", self.topic("labels"))
+        kwargs.setdefault("progress", False)
+        kwargs.setdefault("labels", False)
+        return simulate(self.bootstrap, **kwargs)
+
+    def results(self, expected_windows: set[int], timeout_s: float = 120) -> dict[int, dict]:
+        """The latest revision of each window's result, once every expected window has one."""
+        def complete(records: list[dict[str, Any]]) -> bool:
+            return expected_windows <= {r["window_start"] for r in records}
+
+        records = read_topic(self.bootstrap, self.topic("results"), timeout_s, until=complete)
+        latest: dict[int, dict] = {}
+        for r in records:
+            if r["window_start"] not in latest or r["revision"] >= latest[
+                    r["window_start"]]["revision"]:
+                latest[r["window_start"]] = r
+        missing = expected_windows - set(latest)
+        assert not missing, f"no result for {len(missing)} windows; logs:\n{self.worker_logs()}"
+        return latest
+
+    def alerts(self, timeout_s: float = 3) -> list[dict]:
+        return read_topic(self.bootstrap, self.topic("alerts"), timeout_s)
+
+
+@pytest.fixture
+def deploy(kafka_bootstrap: str, reference_file: Path,
+           tmp_path: Path) -> Iterator[Callable[..., Deployment]]:
+    """A factory: ``deploy(window_s=60, partitions=4)`` writes a config and returns it."""
+    made: list[Deployment] = []
+
+    def make(window_s: int = 60, partitions: int = 4, lateness_s: int = 10,
+             idle_timeout_s: float = 2.0, metrics_port: int = 0) -> Deployment:
+        prefix = f"t{uuid.uuid4().hex[:8]}"
+        workdir = tmp_path / prefix
+        workdir.mkdir()
+        config = {
+            "models": [{"id": DEFAULT_MODEL_ID, "features": dict(FEATURES),
+                        "reference": str(reference_file), "window_s": window_s,
+                        "allowed_lateness_s": lateness_s}],
+            "kafka": {"bootstrap": kafka_bootstrap, "partitions": partitions,
+                      "topics": {t: f"{prefix}-{t}" for t in TOPICS}},
+            "worker": {"app_id": f"{prefix}-monitor", "data_dir": str(workdir / "state"),
+                       "idle_timeout_s": idle_timeout_s, "metrics_port": metrics_port},
+        }
+        path = workdir / "monitor.yaml"
+        path.write_text(yaml.safe_dump(config))
+        deployment = Deployment(kafka_bootstrap, workdir, prefix, path)
+        made.append(deployment)
+        return deployment
+
+    yield make
+    for deployment in made:
+        for proc in deployment.workers:
+            deployment.stop_worker(proc, timeout_s=20)
