@@ -36,12 +36,21 @@ def reference_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def read_topic(bootstrap: str, topic: str, timeout_s: float = 5.0,
-               until: Callable[[list[dict[str, Any]]], bool] | None = None) -> list[dict]:
+def read_topic(
+    bootstrap: str,
+    topic: str,
+    timeout_s: float = 5.0,
+    until: Callable[[list[dict[str, Any]]], bool] | None = None,
+) -> list[dict]:
     """Every JSON record of a topic, read from the beginning; stops when ``until`` holds
     or no new record came for ``timeout_s`` (or ``until`` never held by then)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4()}",
-                         "enable.auto.commit": False})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+        }
+    )
     try:
         md = consumer.list_topics(topic, timeout=10).topics[topic]
         consumer.assign([TopicPartition(topic, p, 0) for p in md.partitions])
@@ -78,9 +87,18 @@ class Deployment:
     def start_worker(self) -> subprocess.Popen[bytes]:
         log = self.workdir / f"worker-{next(self._logs)}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker", "--config", str(self.config_path),
-             "--print-alerts"],
-            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "streams",
+                "worker",
+                "--config",
+                str(self.config_path),
+                "--print-alerts",
+            ],
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.workers.append(proc)
         return proc
@@ -96,8 +114,9 @@ class Deployment:
         return proc.returncode
 
     def worker_logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in
-                         sorted(self.workdir.glob("worker-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace") for p in sorted(self.workdir.glob("worker-*.log"))
+        )
 
     def simulate(self, **kwargs: Any) -> Any:
         from streams.simulator.producer import simulate
@@ -110,14 +129,17 @@ class Deployment:
 
     def results(self, expected_windows: set[int], timeout_s: float = 120) -> dict[int, dict]:
         """The latest revision of each window's result, once every expected window has one."""
+
         def complete(records: list[dict[str, Any]]) -> bool:
             return expected_windows <= {r["window_start"] for r in records}
 
         records = read_topic(self.bootstrap, self.topic("results"), timeout_s, until=complete)
         latest: dict[int, dict] = {}
         for r in records:
-            if r["window_start"] not in latest or r["revision"] >= latest[
-                    r["window_start"]]["revision"]:
+            if (
+                r["window_start"] not in latest
+                or r["revision"] >= latest[r["window_start"]]["revision"]
+            ):
                 latest[r["window_start"]] = r
         missing = expected_windows - set(latest)
         assert not missing, f"no result for {len(missing)} windows; logs:\n{self.worker_logs()}"
@@ -128,24 +150,43 @@ class Deployment:
 
 
 @pytest.fixture
-def deploy(kafka_bootstrap: str, reference_file: Path,
-           tmp_path: Path) -> Iterator[Callable[..., Deployment]]:
+def deploy(
+    kafka_bootstrap: str, reference_file: Path, tmp_path: Path
+) -> Iterator[Callable[..., Deployment]]:
     """A factory: ``deploy(window_s=60, partitions=4)`` writes a config and returns it."""
     made: list[Deployment] = []
 
-    def make(window_s: int = 60, partitions: int = 4, lateness_s: int = 10,
-             idle_timeout_s: float = 2.0, metrics_port: int = 0) -> Deployment:
+    def make(
+        window_s: int = 60,
+        partitions: int = 4,
+        lateness_s: int = 10,
+        idle_timeout_s: float = 2.0,
+        metrics_port: int = 0,
+    ) -> Deployment:
         prefix = f"t{uuid.uuid4().hex[:8]}"
         workdir = tmp_path / prefix
         workdir.mkdir()
         config = {
-            "models": [{"id": DEFAULT_MODEL_ID, "features": dict(FEATURES),
-                        "reference": str(reference_file), "window_s": window_s,
-                        "allowed_lateness_s": lateness_s}],
-            "kafka": {"bootstrap": kafka_bootstrap, "partitions": partitions,
-                      "topics": {t: f"{prefix}-{t}" for t in TOPICS}},
-            "worker": {"app_id": f"{prefix}-monitor", "data_dir": str(workdir / "state"),
-                       "idle_timeout_s": idle_timeout_s, "metrics_port": metrics_port},
+            "models": [
+                {
+                    "id": DEFAULT_MODEL_ID,
+                    "features": dict(FEATURES),
+                    "reference": str(reference_file),
+                    "window_s": window_s,
+                    "allowed_lateness_s": lateness_s,
+                }
+            ],
+            "kafka": {
+                "bootstrap": kafka_bootstrap,
+                "partitions": partitions,
+                "topics": {t: f"{prefix}-{t}" for t in TOPICS},
+            },
+            "worker": {
+                "app_id": f"{prefix}-monitor",
+                "data_dir": str(workdir / "state"),
+                "idle_timeout_s": idle_timeout_s,
+                "metrics_port": metrics_port,
+            },
         }
         path = workdir / "monitor.yaml"
         path.write_text(yaml.safe_dump(config))

@@ -32,17 +32,23 @@ def test_good_config_resolves_reference_next_to_file(tmp_path: Path) -> None:
     assert model.thresholds.psi == 0.2
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (GOOD.replace("numeric", "numerc"), "models.0.features.amount: Input should be"),
-    (GOOD.replace("window_s: 120", "window_s: -5"), "models.0.window_s: Input should be "
-     "greater than 0"),
-    (GOOD + "  - id: fraud\n    features: {a: numeric}\n    reference: r.json\n",
-     "model ids must be unique, repeated: fraud"),
-    (GOOD.replace("window_s", "windw_s"), "models.0.windw_s: Extra inputs are not permitted"),
-    ("models: [", "not valid YAML at line"),
-])
-def test_errors_are_one_line_with_file_and_key(tmp_path: Path, text: str,
-                                               expected: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (GOOD.replace("numeric", "numerc"), "models.0.features.amount: Input should be"),
+        (
+            GOOD.replace("window_s: 120", "window_s: -5"),
+            "models.0.window_s: Input should be greater than 0",
+        ),
+        (
+            GOOD + "  - id: fraud\n    features: {a: numeric}\n    reference: r.json\n",
+            "model ids must be unique, repeated: fraud",
+        ),
+        (GOOD.replace("window_s", "windw_s"), "models.0.windw_s: Extra inputs are not permitted"),
+        ("models: [", "not valid YAML at line"),
+    ],
+)
+def test_errors_are_one_line_with_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as exc:
         load_config(path)

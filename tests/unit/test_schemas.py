@@ -27,17 +27,28 @@ def test_a_changed_file_is_detected(tmp_path: Path) -> None:
 
 
 def test_prediction_round_trip() -> None:
-    event = PredictionEvent(model_id="m", model_version="1", prediction_id="p1",
-                            timestamp="2026-01-01T00:00:00Z", features={"a": 1.5, "b": "x",
-                                                                         "c": None},
-                            prediction={"score": 0.7}, latency_ms=3.0,
-                            segments={"country": "DE"})
+    event = PredictionEvent(
+        model_id="m",
+        model_version="1",
+        prediction_id="p1",
+        timestamp="2026-01-01T00:00:00Z",
+        features={"a": 1.5, "b": "x", "c": None},
+        prediction={"score": 0.7},
+        latency_ms=3.0,
+        segments={"country": "DE"},
+    )
     assert decode_prediction(event.to_json()) == event
 
 
 def test_unknown_fields_and_bad_types_are_rejected() -> None:
-    good = {"model_id": "m", "model_version": "1", "prediction_id": "p",
-            "timestamp": 0, "features": {}, "prediction": {}}
+    good = {
+        "model_id": "m",
+        "model_version": "1",
+        "prediction_id": "p",
+        "timestamp": 0,
+        "features": {},
+        "prediction": {},
+    }
     decode_prediction(orjson.dumps(good))
     with pytest.raises(ValidationError):
         decode_prediction(orjson.dumps({**good, "surprise": 1}))

@@ -12,8 +12,14 @@ from streams.drift import chi_squared, psi
 from streams.reference import build_profile
 from streams.sketches import CategoricalSketch, NumericSketch
 
-values = st.lists(st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False),
-                            st.sampled_from([0.0, float("inf"), float("nan")])), max_size=60)
+values = st.lists(
+    st.one_of(
+        st.none(),
+        st.floats(-1e6, 1e6, allow_nan=False),
+        st.sampled_from([0.0, float("inf"), float("nan")]),
+    ),
+    max_size=60,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -27,15 +33,22 @@ def test_numeric_merge_equals_one_pass(a: list, b: list) -> None:
     left += right
     assert left.counts.tolist() == whole.counts.tolist()
     assert (left.n, left.missing, left.nan, left.inf, left.zeros) == (
-        whole.n, whole.missing, whole.nan, whole.inf, whole.zeros)
+        whole.n,
+        whole.missing,
+        whole.nan,
+        whole.inf,
+        whole.zeros,
+    )
     assert np.isclose(left.mean, whole.mean, rtol=1e-9, atol=1e-6)
     assert np.isclose(left.m2, whole.m2, rtol=1e-9, atol=1e-3)
     assert NumericSketch.from_dict(left.to_dict()).to_dict() == left.to_dict()
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.sampled_from("abcde")), max_size=50),
-       st.lists(st.one_of(st.none(), st.sampled_from("abcde")), max_size=50))
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from("abcde")), max_size=50),
+    st.lists(st.one_of(st.none(), st.sampled_from("abcde")), max_size=50),
+)
 def test_categorical_merge_equals_one_pass(a: list, b: list) -> None:
     left, right, whole = CategoricalSketch(), CategoricalSketch(), CategoricalSketch()
     left.update_batch(a)
@@ -73,8 +86,9 @@ def test_chi_squared_matches_scipy() -> None:
 
 def test_aggregate_serialization_round_trip() -> None:
     rng = np.random.default_rng(0)
-    profile = build_profile({"x": rng.normal(size=500).tolist(),
-                             "c": rng.choice(["u", "v"], 500).tolist()})
+    profile = build_profile(
+        {"x": rng.normal(size=500).tolist(), "c": rng.choice(["u", "v"], 500).tolist()}
+    )
     agg = WindowAggregate("m", 60, profile.empty_sketches())
     agg.features["x"].update_batch(rng.normal(size=50).tolist())
     agg.features["c"].update_batch(["u", None, "v"])
