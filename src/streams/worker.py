@@ -13,7 +13,7 @@ from streams.config import MonitorConfig
 from streams.events import AlertEvent
 from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
 from streams.metrics import PipelineMetrics
-from streams.pipeline.app import Pipeline
+from streams.pipeline.app import TABLES, Pipeline
 from streams.pipeline.stage1 import ModelSpec
 from streams.reference import load_reference
 
@@ -29,6 +29,10 @@ def topic_specs(config: MonitorConfig) -> dict[str, TopicSpec]:
         for name in (t.predictions, t.labels, t.partials, t.results, t.alerts, t.deadletter)
     }
     specs[t.references] = TopicSpec(1, COMPACTED)
+    # created here, not left to Faust, so a broker's auto-creation can never make them
+    # with another partition count than their source topics
+    for table in TABLES:
+        specs[f"{config.worker.app_id}-{table}-changelog"] = TopicSpec(n, COMPACTED)
     return specs
 
 
@@ -63,6 +67,7 @@ def run_worker(config: MonitorConfig, print_alerts: bool = False, loglevel: str 
         start_http_server(port, addr=host)
         print(f"metrics: http://{host}:{port}/metrics", file=sys.stderr, flush=True)
     logging.getLogger("faust").setLevel(loglevel.upper())
-    worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
+    worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.spinner = None  # its cursor codes garble the alert lines in logs and pipes
     worker.execute_from_commandline()
     return 0

@@ -23,8 +23,11 @@ import pytest
 import yaml
 from confluent_kafka import Consumer, TopicPartition
 
+from streams.config import load_config
+from streams.kafka.admin import ensure_topics
 from streams.simulator.model import DEFAULT_MODEL_ID, FEATURES
 from streams.simulator.producer import write_reference
+from streams.worker import topic_specs
 
 TOPICS = ("predictions", "labels", "partials", "results", "alerts", "deadletter", "references")
 
@@ -36,14 +39,8 @@ def reference_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def read_topic(
-    bootstrap: str,
-    topic: str,
-    timeout_s: float = 5.0,
-    until: Callable[[list[dict[str, Any]]], bool] | None = None,
-) -> list[dict]:
-    """Every JSON record of a topic, read from the beginning; stops when ``until`` holds
-    or no new record came for ``timeout_s`` (or ``until`` never held by then)."""
+def _read_all(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """Every record now in the topic: reads each partition up to its high watermark."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -53,21 +50,41 @@ def read_topic(
     )
     try:
         md = consumer.list_topics(topic, timeout=10).topics[topic]
-        consumer.assign([TopicPartition(topic, p, 0) for p in md.partitions])
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in md.partitions
+        }
+        pending = {p for p, end in ends.items() if end > 0}
+        consumer.assign([TopicPartition(topic, p, 0) for p in pending])
         records: list[dict[str, Any]] = []
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            msg = consumer.poll(0.2)
+        deadline = time.monotonic() + 30
+        while pending and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
             if msg is None or msg.error():
-                if until is not None and until(records):
-                    break
                 continue
             records.append(orjson.loads(msg.value()))
-            if until is None:
-                deadline = time.monotonic() + timeout_s
+            if msg.offset() + 1 >= ends[msg.partition()]:
+                pending.discard(msg.partition())
+        assert not pending, f"could not read {topic} up to its end"
         return records
     finally:
         consumer.close()
+
+
+def read_topic(
+    bootstrap: str,
+    topic: str,
+    timeout_s: float = 5.0,
+    until: Callable[[list[dict[str, Any]]], bool] | None = None,
+) -> list[dict]:
+    """Every JSON record of the topic, once ``until`` holds of them (or at once when no
+    ``until`` is given); after ``timeout_s``, whatever is there."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        records = _read_all(bootstrap, topic)
+        if until is None or until(records) or time.monotonic() > deadline:
+            return records
+        time.sleep(0.5)
 
 
 @dataclass
@@ -145,8 +162,9 @@ class Deployment:
         assert not missing, f"no result for {len(missing)} windows; logs:\n{self.worker_logs()}"
         return latest
 
-    def alerts(self, timeout_s: float = 3) -> list[dict]:
-        return read_topic(self.bootstrap, self.topic("alerts"), timeout_s)
+    def alerts(self) -> list[dict]:
+        """The alerts so far (call after ``results``: alerts are sent before results)."""
+        return read_topic(self.bootstrap, self.topic("alerts"))
 
 
 @pytest.fixture
@@ -190,6 +208,8 @@ def deploy(
         }
         path = workdir / "monitor.yaml"
         path.write_text(yaml.safe_dump(config))
+        # as in production, the topics exist before anyone produces
+        ensure_topics(kafka_bootstrap, topic_specs(load_config(path)))
         deployment = Deployment(kafka_bootstrap, workdir, prefix, path)
         made.append(deployment)
         return deployment

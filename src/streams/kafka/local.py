@@ -355,7 +355,7 @@ class LocalBroker:
             "inter.broker.listener.name": "PLAINTEXT",
             "log.dirs": str(self.log_dirs),
             "num.partitions": "1",
-            "auto.create.topics.enable": "true",
+            "auto.create.topics.enable": "false",  # a typo must not create a 1-partition topic
             "offsets.topic.replication.factor": "1",
             "offsets.topic.num.partitions": "4",
             "transaction.state.log.replication.factor": "1",

@@ -8,10 +8,11 @@ per window, so a table write each is cheap.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from streams.pipeline.stage1 import DeadLetter, ModelSpec, Output, PartitionStat
 from streams.pipeline.stage2 import ModelState, apply_message, take_ready
 
 log = logging.getLogger(__name__)
+TABLES = ("stage1-state", "stage2-state")
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
@@ -91,18 +93,17 @@ class Pipeline:
         self.results = self.app.topic(topics.results, **RAW)
         self.alerts = self.app.topic(topics.alerts, **RAW)
         self.deadletter = self.app.topic(topics.deadletter, **RAW)
-        table = {
-            "key_type": str,
-            "value_type": bytes,
-            "value_serializer": "raw",
-            "partitions": num_partitions,
-        }
-        self.stage1_table = self.app.Table("stage1-state", **table)
-        self.stage2_table = self.app.Table("stage2-state", **table)
+        # value_type=bytes makes Faust store and log the values raw
+        table = {"key_type": str, "value_type": bytes, "partitions": num_partitions}
+        self.stage1_table = self.app.Table(TABLES[0], **table)
+        self.stage2_table = self.app.Table(TABLES[1], **table)
         self.stage1 = Stage1(self.models, num_partitions, worker.max_event_bytes)
         self._states: dict[int, PartitionState] = {}
         self._last_activity: dict[int, float] = {}
         self._announced_idle: set[int] = set()
+        # the idle timer must not close windows in the middle of a batch: partials
+        # would then depend on timing, and a replay could not reproduce them
+        self._stage1_lock = asyncio.Lock()
         self._events_counter = {m: metrics.events.labels(m) for m in self.models}
 
         self.app.agent(self.predictions, name="ingest", concurrency=1)(self._ingest_agent())
@@ -133,28 +134,37 @@ class Pipeline:
                 by_partition: dict[int, list[Any]] = {}
                 for e in events:
                     by_partition.setdefault(e.message.partition, []).append(e)
-                for partition, batch in by_partition.items():
-                    await self._ingest_partition(partition, batch)
+                async with self._stage1_lock:
+                    for partition, batch in by_partition.items():
+                        await self._ingest_partition(partition, batch)
 
         return ingest
 
     async def _ingest_partition(self, partition: int, batch: list[Any]) -> None:
         state = self._state(partition)
         counters = self._events_counter
+        deliveries = []
         for e in batch:
             event, outputs = self.stage1.process(state, e.message.offset, e.key, e.value)
             if event is not None:
                 counters[event.model_id].inc()
             for out in outputs:
-                await self._send(out, partition)
+                deliveries.append(await self._send(out, partition))
         self._last_activity[partition] = time.monotonic()
         self._announced_idle.discard(partition)
+        await self._save_after(deliveries, state)
+
+    async def _save_after(self, deliveries: list[Awaitable[Any]], state: PartitionState) -> None:
+        """Save the state only once what it no longer holds is on the broker: the local
+        RocksDB write is immediate, and after a kill -9 it must not run ahead of them."""
+        await asyncio.gather(*deliveries)
         self._save(state)
 
-    async def _send(self, out: Output, partition: int) -> None:
+    async def _send(self, out: Output, partition: int) -> Awaitable[Any]:
+        """Hand one output to the producer; returns its delivery future."""
         if isinstance(out, DeadLetter):
             self.metrics.deadletter.labels(out.rejection.reason).inc()
-            await self.deadletter.send(
+            return await self.deadletter.send(
                 key=out.key,
                 value=deadletter_record(
                     out.rejection,
@@ -165,15 +175,18 @@ class Pipeline:
                     max_bytes=self.config.worker.deadletter_max_bytes,
                 ),
             )
-            return
         aggregate = out.body.get("aggregate")
         if aggregate and aggregate["late"]:
             self.metrics.late_events.labels(out.model_id).inc(aggregate["late"])
-        await self.partials.send(key=out.model_id.encode(), value=out.serialize())
+        return await self.partials.send(key=out.model_id.encode(), value=out.serialize())
 
     async def _idle_check(self) -> None:
         """Close the windows of partitions that went quiet, so the last windows of a
         stream (and partitions that never see events) do not hold stage 2 back."""
+        async with self._stage1_lock:
+            await self._flush_idle_partitions()
+
+    async def _flush_idle_partitions(self) -> None:
         now = time.monotonic()
         timeout = self.config.worker.idle_timeout_s
         topic = self.predictions.get_topic_name()
@@ -184,11 +197,11 @@ class Pipeline:
             state = self._state(partition)
             if state.offset < 0 and not state.windows:
                 outputs = self.stage1.idle_announcement(partition)
+                for out in outputs:
+                    await self._send(out, partition)
             else:
                 outputs = self.stage1.flush_idle(state)
-                self._save(state)
-            for out in outputs:
-                await self._send(out, partition)
+                await self._save_after([await self._send(o, partition) for o in outputs], state)
             self._announced_idle.add(partition)
 
     async def _on_revoked(self, sender: Any, revoked: set[Any], **_: Any) -> None:
@@ -223,22 +236,31 @@ class Pipeline:
         apply_message(state, body)
         if state.duplicates > duplicates:
             self.metrics.duplicate_partials.labels(model_id).inc()
+        deliveries = []
         for ready in take_ready(state, spec.config.window_s):
-            await self._publish(spec, ready.aggregate, ready.revision)
+            deliveries.append(await self._publish(spec, ready.aggregate, ready.revision))
+        await asyncio.gather(*deliveries)  # as in stage 1: state never runs ahead of output
         self.stage2_table[model_id] = state.serialize()
 
-    async def _publish(self, spec: ModelSpec, window: Any, revision: int) -> None:
+    async def _publish(self, spec: ModelSpec, window: Any, revision: int) -> Awaitable[Any]:
+        """Alerts first, delivered, then the result: a consumer that sees a window's
+        result can rely on its alerts being there. Returns the result's delivery."""
         config = spec.config
         features = evaluate_window(window, spec.reference, config)
-        record = result_record(window, config, revision, features, time.time())
-        key = config.id.encode()
-        await self.results.send(key=key, value=orjson.dumps(record))
         end = window.window_start + config.window_s
         self.metrics.observe_window(config.id, window.count, end, features)
-        if revision:
-            return  # a revision updates the record; alerts belong to the first evaluation
-        for alert in alerts_for_window(config.id, window.window_start, end, features):
-            await self.alerts.send(key=alert.dedup_key.encode(), value=alert.to_json())
+        # a revision updates the record; alerts come from the first evaluation
+        alerts = (
+            [] if revision else alerts_for_window(config.id, window.window_start, end, features)
+        )
+        deliveries = []
+        for alert in alerts:
+            deliveries.append(
+                await self.alerts.send(key=alert.dedup_key.encode(), value=alert.to_json())
+            )
             self.metrics.alerts.labels(config.id, alert.category.value, alert.severity.value).inc()
             if self.on_alert:
                 self.on_alert(alert)
+        await asyncio.gather(*deliveries)
+        record = result_record(window, config, revision, features, time.time())
+        return await self.results.send(key=config.id.encode(), value=orjson.dumps(record))

@@ -161,6 +161,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--no-labels", action="store_true", help="produce no labels")
     parser.add_argument("--topic", default="predictions", help="(default: %(default)s)")
     parser.add_argument("--labels-topic", default="labels", help="(default: %(default)s)")
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=4,
+        help="partitions of topics that do not exist yet (default: %(default)s)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--write-reference",
@@ -220,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
             topic=args.topic,
             labels_topic=args.labels_topic,
             progress=not args.no_progress,
+            partitions=args.partitions,
         )
     except ValueError as exc:
         return _fail(str(exc))

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from streams.kafka.admin import TopicSpec, ensure_topics
 from streams.simulator.datafiles import write_rows
 from streams.simulator.model import (
     DAY_S,
@@ -262,6 +263,7 @@ def simulate(
     labels_topic: str = "labels",
     progress: bool = True,
     *,
+    partitions: int = 4,
     model_id: str = DEFAULT_MODEL_ID,
     model_version: str = DEFAULT_MODEL_VERSION,
     producer: Any = None,
@@ -269,7 +271,8 @@ def simulate(
     """Produce ``duration_s`` of event time of simulated predictions (and labels).
 
     ``start`` is the event time of the beginning (default: now, UTC, floored to the
-    second). ``producer`` replaces the confluent_kafka Producer (tests). Raises
+    second). Missing topics are created with ``partitions``. ``producer`` replaces
+    the confluent_kafka Producer (tests). Raises
     ValueError for bad arguments and SimulationError when Kafka is unreachable or
     messages were not delivered. Ctrl-C stops cleanly: what was produced is
     flushed and the report says ``interrupted``.
@@ -314,6 +317,9 @@ def simulate(
             err = exc.args[0] if exc.args else exc
             reason = err.str() if hasattr(err, "str") else str(err)
             raise SimulationError(f"cannot reach Kafka at {bootstrap}: {reason}") from None
+        # topics that do not exist yet get ``partitions`` (the worker's default), never
+        # a broker's auto-created single partition
+        ensure_topics(bootstrap, {t: TopicSpec(partitions) for t in {topic, labels_topic}})
 
     report = SimulationReport(scenario=scenario, start_ms=start_ms, duration_s=duration_s)
     run = _Run(producer, report, run_id, model_id, topic, labels_topic)
