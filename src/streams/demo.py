@@ -8,6 +8,7 @@ process it started, the broker included, and leaves nothing behind.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +20,10 @@ from streams.config import MonitorConfig, load_config
 from streams.kafka.local import BrokerError, LocalBroker, streams_home
 
 DEMO_WINDOW_S = 60
+#: Every topic of the demo (its changelogs too) starts with this, so that each run can
+#: start from a clean slate without touching anything else on the broker.
+DEMO_PREFIX = "streams-demo"
+TOPICS = ("predictions", "labels", "partials", "results", "alerts", "deadletter", "references")
 
 
 def demo_dir() -> Path:
@@ -44,9 +49,12 @@ def write_demo_config(directory: Path, bootstrap: str = "127.0.0.1:9092") -> Pat
                 "allowed_lateness_s": 10,
             }
         ],
-        "kafka": {"bootstrap": bootstrap},
+        "kafka": {
+            "bootstrap": bootstrap,
+            "topics": {t: f"{DEMO_PREFIX}-{t}" for t in TOPICS},
+        },
         "worker": {
-            "app_id": "streams-demo",
+            "app_id": DEMO_PREFIX,
             "data_dir": str(directory / "worker"),
             "idle_timeout_s": 3.0,
         },
@@ -58,6 +66,17 @@ def write_demo_config(directory: Path, bootstrap: str = "127.0.0.1:9092") -> Pat
 
 def demo_config() -> MonitorConfig:
     return load_config(write_demo_config(demo_dir()))
+
+
+def _clean_slate(config: MonitorConfig) -> None:
+    """Forget earlier demo runs: their events, offsets and window state would otherwise
+    make this run's fresh events look hours late."""
+    from streams.kafka.admin import delete_topics_with_prefix, ensure_topics
+    from streams.worker import topic_specs
+
+    delete_topics_with_prefix(config.kafka.bootstrap, DEMO_PREFIX)
+    shutil.rmtree(config.worker.data_dir, ignore_errors=True)
+    ensure_topics(config.kafka.bootstrap, topic_specs(config))
 
 
 def _stop(proc: subprocess.Popen[bytes] | None, timeout_s: float = 30) -> None:
@@ -75,33 +94,31 @@ def _spawn(*args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "streams", *args], start_new_session=True)
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(scenario: str, port: int, rate: str, speedup: str, duration: str) -> int:
     broker = LocalBroker(port=port)
     started_broker = False
     worker = simulator = None
-    # SIGTERM (from `kill`, or make's parent) takes the same path as Ctrl-C
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` takes the same path as Ctrl-C
     try:
         if not broker.status().reachable:
             print(f"starting the local Kafka broker on {broker.bootstrap} ...", flush=True)
             broker.start()
             started_broker = True
         config_path = write_demo_config(demo_dir(), broker.bootstrap)
+        config = load_config(config_path)
+        _clean_slate(config)
         print(f"config: {config_path}", flush=True)
         worker = _spawn("worker", "--config", str(config_path), "--print-alerts")
+        topics = config.kafka.topics
         simulator = _spawn(
-            "simulate",
-            "--scenario",
-            scenario,
-            "--rate",
-            rate,
-            "--speedup",
-            speedup,
-            "--duration",
-            duration,
-            "--bootstrap",
-            broker.bootstrap,
-        )
+            "simulate", "--scenario", scenario, "--rate", rate, "--speedup", speedup,
+            "--duration", duration, "--bootstrap", broker.bootstrap,
+            "--topic", topics.predictions, "--labels-topic", topics.labels,
+        )  # fmt: skip
         simulator.wait()
         print(
             "simulation finished; the worker keeps running (Ctrl-C to stop everything)", flush=True

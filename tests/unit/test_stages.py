@@ -11,7 +11,13 @@ import orjson
 import pytest
 
 from streams.config import ModelConfig
-from streams.pipeline.stage1 import DeadLetter, ModelSpec, PartitionState, Stage1
+from streams.pipeline.stage1 import (
+    LATE_FLUSH_OFFSETS,
+    DeadLetter,
+    ModelSpec,
+    PartitionState,
+    Stage1,
+)
 from streams.pipeline.stage2 import ModelState, apply_message, take_ready
 from streams.reference import build_profile
 
@@ -157,13 +163,27 @@ def test_stage2_drops_duplicate_partials_and_revises_late_ones(spec: ModelSpec) 
         (T0 + 60, 60, 0),
     ]
     assert model.duplicates == len([o for o in outputs if o.body["kind"] == "partial"])
-    # an event far behind the watermark: sent at once, merged as revision 1
-    late = stage1.process(state, 1000, None, event(999, T0 + 1))[1]
+    # events far behind the watermark wait for the next multiple of LATE_FLUSH_OFFSETS
+    assert stage1.process(state, 130, None, event(998, T0 + 1))[1] == []
+    late = stage1.process(state, LATE_FLUSH_OFFSETS, None, event(999, T0 + 2))[1]
     for out in late:
         apply_message(model, orjson.loads(out.serialize()))
     ready = take_ready(model, WINDOW_S)
     assert [(r.aggregate.window_start, r.aggregate.count, r.revision) for r in ready] == [
-        (T0, 61, 1)
+        (T0, 62, 1)
     ]
-    assert ready[0].aggregate.late == 1
+    assert ready[0].aggregate.late == 2
     assert math.isfinite(model.watermarks[0])
+
+
+def test_a_partition_idle_from_the_start_wakes_up_on_its_first_event(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=1, max_event_bytes=10_000)
+    state = PartitionState(0)
+    model = ModelState("m")
+    for out in stage1.flush_idle(state):  # the worker started before any traffic
+        apply_message(model, orjson.loads(out.serialize()))
+    assert model.watermarks[0] == math.inf
+    for out in stage1.process(state, 0, None, event(0, T0 + 30))[1]:
+        apply_message(model, orjson.loads(out.serialize()))
+    # active again: windows wait for this partition's watermark, not evaluated at once
+    assert model.watermarks[0] == T0 + 30 - 5

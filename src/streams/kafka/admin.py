@@ -17,7 +17,13 @@ from confluent_kafka.admin import AdminClient, ClusterMetadata, NewTopic
 
 from streams.kafka.local import BrokerError
 
-__all__ = ["TopicError", "TopicSpec", "ensure_topics", "topic_partition_count"]
+__all__ = [
+    "TopicError",
+    "TopicSpec",
+    "delete_topics_with_prefix",
+    "ensure_topics",
+    "topic_partition_count",
+]
 
 log = logging.getLogger(__name__)
 
@@ -179,3 +185,24 @@ def topic_partition_count(bootstrap: str, topic: str, timeout_s: float = 10) -> 
     if meta is None or (meta.error is not None and not meta.partitions):
         return None
     return len(meta.partitions)
+
+
+def delete_topics_with_prefix(bootstrap: str, prefix: str, timeout_s: float = 30) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` and wait until they are gone;
+    returns their names. For throwaway setups (the demo), never for production topics."""
+    admin = _admin(bootstrap)
+    names = sorted(t for t in _metadata(admin, timeout_s).topics if t.startswith(prefix))
+    if not names:
+        return []
+    for name, future in admin.delete_topics(names, operation_timeout=timeout_s).items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise TopicError(f"cannot delete {name}: {exc}") from exc
+    deadline = time.monotonic() + timeout_s
+    while set(names) & set(_metadata(admin, timeout_s).topics):
+        if time.monotonic() > deadline:
+            raise TopicError(f"topics still present after {timeout_s:.0f} s: {names}")
+        time.sleep(0.2)
+    return names

@@ -20,6 +20,7 @@ from typing import Any
 import faust
 import orjson
 from faust.streams import _current_event  # the partition context Faust tables write in
+from faust.types import TP
 
 from streams.alerts import alerts_for_window
 from streams.config import MonitorConfig
@@ -100,7 +101,6 @@ class Pipeline:
         self.stage1 = Stage1(self.models, num_partitions, worker.max_event_bytes)
         self._states: dict[int, PartitionState] = {}
         self._last_activity: dict[int, float] = {}
-        self._announced_idle: set[int] = set()
         # the idle timer must not close windows in the middle of a batch: partials
         # would then depend on timing, and a replay could not reproduce them
         self._stage1_lock = asyncio.Lock()
@@ -135,6 +135,7 @@ class Pipeline:
                 for e in events:
                     by_partition.setdefault(e.message.partition, []).append(e)
                 async with self._stage1_lock:
+                    await self._wake_lagging()
                     for partition, batch in by_partition.items():
                         await self._ingest_partition(partition, batch)
 
@@ -151,7 +152,6 @@ class Pipeline:
             for out in outputs:
                 deliveries.append(await self._send(out, partition))
         self._last_activity[partition] = time.monotonic()
-        self._announced_idle.discard(partition)
         await self._save_after(deliveries, state)
 
     async def _save_after(self, deliveries: list[Awaitable[Any]], state: PartitionState) -> None:
@@ -189,20 +189,33 @@ class Pipeline:
     async def _flush_idle_partitions(self) -> None:
         now = time.monotonic()
         timeout = self.config.worker.idle_timeout_s
-        topic = self.predictions.get_topic_name()
-        assigned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == topic}
-        for partition in sorted(assigned - self._announced_idle):
-            if now - self._last_activity.setdefault(partition, now) < timeout:
-                continue
+        for partition in self._assigned():
             state = self._state(partition)
-            if state.offset < 0 and not state.windows:
-                outputs = self.stage1.idle_announcement(partition)
-                for out in outputs:
-                    await self._send(out, partition)
-            else:
-                outputs = self.stage1.flush_idle(state)
-                await self._save_after([await self._send(o, partition) for o in outputs], state)
-            self._announced_idle.add(partition)
+            quiet = now - self._last_activity.setdefault(partition, now) >= timeout
+            if state.idle or not quiet or self._lagging(state):
+                continue
+            outputs = self.stage1.flush_idle(state)
+            await self._save_after([await self._send(o, partition) for o in outputs], state)
+
+    def _assigned(self) -> list[int]:
+        topic = self.predictions.get_topic_name()
+        return sorted(tp.partition for tp in self.app.consumer.assignment() if tp.topic == topic)
+
+    def _lagging(self, state: PartitionState) -> bool:
+        """Events wait in Kafka for this partition (the consumer fetched its high water
+        mark past what the state holds)."""
+        tp = TP(self.predictions.get_topic_name(), state.partition)
+        highwater = self.app.consumer.highwater(tp)
+        return highwater is not None and highwater > state.offset + 1
+
+    async def _wake_lagging(self) -> None:
+        """An idle partition with events waiting announces itself active before this
+        batch is folded: otherwise a backlog on another partition could close windows
+        this one still has events for, and stage 2 would evaluate them half-filled."""
+        states = [self._state(p) for p in self._assigned()]
+        for state in [s for s in states if s.idle and self._lagging(s)]:
+            outputs = self.stage1.wake(state)
+            await self._save_after([await self._send(o, state.partition) for o in outputs], state)
 
     async def _on_revoked(self, sender: Any, revoked: set[Any], **_: Any) -> None:
         topic = self.predictions.get_topic_name()
@@ -210,7 +223,6 @@ class Pipeline:
             if tp.topic == topic:
                 self._states.pop(tp.partition, None)
                 self._last_activity.pop(tp.partition, None)
-                self._announced_idle.discard(tp.partition)
 
     # -- stage 2 ---------------------------------------------------------------
     def _evaluate_agent(self) -> Callable[[Any], Any]:

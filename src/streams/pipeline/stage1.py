@@ -28,6 +28,10 @@ from streams.ingest import Rejection, validate_prediction
 from streams.reference import ReferenceProfile
 
 STATE_VERSION = 1
+#: Late partials are sent when the offset crosses a multiple of this (or the watermark
+#: moves): a deterministic point, so a replay rebuilds the same partials, and a burst
+#: of late events costs one partial per window per 1,000 offsets, not one per event.
+LATE_FLUSH_OFFSETS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,14 +141,13 @@ class Stage1:
         """Fold one message; returns the valid event (or None) and the outputs to send."""
         if offset <= state.offset:
             return None, []  # replay of a message already in the state
+        late_flush_due = offset // LATE_FLUSH_OFFSETS != state.offset // LATE_FLUSH_OFFSETS
         state.offset = offset
         result = validate_prediction(raw, self.catalog, self.max_event_bytes)
         if isinstance(result, Rejection):
             return None, [DeadLetter(key, raw, result, offset)]
         outputs: list[Output] = []
-        if state.idle:
-            state.idle = False
-            outputs += self._announce_all(state, force=True)
+        outputs += self.wake(state)
         spec = self.models[result.model_id]
         ts = result.timestamp.timestamp()
         key = (result.model_id, spec.window_start(ts))
@@ -153,27 +156,28 @@ class Stage1:
             window = state.windows[key] = OpenWindow(spec.new_window(key[1]))
         window.pending.append(result)
         if key[1] + spec.config.window_s <= self._watermark(state, spec):
-            # beyond the allowed lateness: sent at once as a partial of its own, which
-            # stage 2 merges into the window's next revision
-            window.aggregate.late += len(window.pending)
-            outputs.append(self._partial(state, key))
-        elif ts > state.max_event_ts:
+            # beyond the allowed lateness: the window closed here already; this event goes
+            # in a late partial that stage 2 merges into the window's next revision
+            window.aggregate.late += 1
+        if ts > state.max_event_ts:
             state.max_event_ts = ts
             outputs += self._close_ready(state)
+        elif late_flush_due:
+            outputs += self._close_ready(state)
         return result, outputs
+
+    def wake(self, state: PartitionState) -> list[PartialMessage]:
+        """An idle partition becomes active again: stage 2 must wait for it once more."""
+        if not state.idle:
+            return []
+        state.idle = False
+        return self._announce_all(state, force=True)
 
     def flush_idle(self, state: PartitionState) -> list[PartialMessage]:
         """Close every open window of an idle partition and announce it idle."""
         state.idle = True
         closed = [self._partial(state, key) for key in sorted(state.windows)]
         return closed + self._announce_all(state, force=True)
-
-    def idle_announcement(self, partition: int) -> list[PartialMessage]:
-        """For an assigned partition that has never seen an event: it holds nothing back."""
-        return [
-            PartialMessage(m, self._watermark_body(m, partition, -math.inf, True))
-            for m in self.models
-        ]
 
     @staticmethod
     def _watermark(state: PartitionState, spec: ModelSpec) -> float:
