@@ -65,9 +65,9 @@ def validate_prediction(
     features = catalog.get(event.model_id)
     if features is None:
         return Rejection("unknown_model", f"model {event.model_id!r} is not in the config")
-    for name, kind in features.items():
-        value = event.features.get(name)
-        if kind == "numeric" and isinstance(value, str):
+    served = event.features
+    for name, value in served.items():
+        if isinstance(value, str) and features.get(name) == "numeric":
             return Rejection("wrong_type", f"feature {name!r} is numeric, got string {value!r}")
     return event
 

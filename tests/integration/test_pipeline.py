@@ -42,6 +42,8 @@ def run_scenario(
     expected = report.counts_by_window(window_s)
     results = d.results(set(expected))
     assert window_counts(results) == expected
+    # the worker was idle when the flood came: still, no window was evaluated half-filled
+    assert {r["revision"] for r in results.values()} == {0}
     return results, d.alerts()
 
 

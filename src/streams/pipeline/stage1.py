@@ -70,6 +70,9 @@ class PartitionState:
     windows: dict[tuple[str, int], OpenWindow] = field(default_factory=dict)
     # per model: the highest window boundary already announced in a watermark message
     announced: dict[str, int] = field(default_factory=dict)
+    # the event time from which a window may close or a boundary be crossed: derived,
+    # not saved (-inf after a restore just means "check at the next event")
+    next_check_ts: float = -math.inf
 
     def serialize(self) -> bytes:
         body = {
@@ -154,6 +157,7 @@ class Stage1:
         window = state.windows.get(key)
         if window is None:
             window = state.windows[key] = OpenWindow(spec.new_window(key[1]))
+            state.next_check_ts = min(state.next_check_ts, self._close_ts(spec, key[1]))
         window.pending.append(result)
         if key[1] + spec.config.window_s <= self._watermark(state, spec):
             # beyond the allowed lateness: the window closed here already; this event goes
@@ -161,7 +165,8 @@ class Stage1:
             window.aggregate.late += 1
         if ts > state.max_event_ts:
             state.max_event_ts = ts
-            outputs += self._close_ready(state)
+            if ts >= state.next_check_ts:
+                outputs += self._close_ready(state)
         elif late_flush_due:
             outputs += self._close_ready(state)
         return result, outputs
@@ -190,7 +195,20 @@ class Stage1:
             spec = self.models[model_id]
             if start + spec.config.window_s <= self._watermark(state, spec):
                 outputs.append(self._partial(state, key))
-        return outputs + self._announce_all(state, force=False)
+        outputs += self._announce_all(state, force=False)
+        state.next_check_ts = min(
+            [self._close_ts(self.models[m], start) for m, start in state.windows]
+            + [
+                self._close_ts(spec, state.announced.get(m, -1) * spec.config.window_s)
+                for m, spec in self.models.items()
+            ]
+        )
+        return outputs
+
+    @staticmethod
+    def _close_ts(spec: ModelSpec, window_start: int) -> float:
+        """The partition's max event time at which this window closes."""
+        return window_start + spec.config.window_s + spec.config.allowed_lateness_s
 
     def _partial(self, state: PartitionState, key: tuple[str, int]) -> PartialMessage:
         window = state.windows.pop(key)
