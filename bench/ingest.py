@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,18 +35,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.config import load_config
 from streams.kafka.admin import ensure_topics
-from streams.kafka.local import LocalBroker
+from streams.kafka.local import LocalBroker, free_ports
 from streams.simulator.model import DEFAULT_MODEL_ID, FEATURES
 from streams.simulator.producer import simulate, write_reference
 from streams.worker import topic_specs
 
 TOPICS = ("predictions", "labels", "partials", "results", "alerts", "deadletter", "references")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def raw_consume(bootstrap: str, topic: str, partitions_count: int, total: int) -> float:
@@ -117,13 +110,12 @@ def main() -> int:
     broker = None
     bootstrap = args.bootstrap
     if bootstrap is None:
-        port = free_port()
-        broker = LocalBroker(port=port, controller_port=free_port(), data_dir=workdir / "kafka")
+        port, controller_port, metrics_port = free_ports(3)
+        broker = LocalBroker(port=port, controller_port=controller_port, data_dir=workdir / "kafka")
         broker.start()
         bootstrap = broker.bootstrap
     try:
         prefix = f"bench{uuid.uuid4().hex[:6]}"
-        metrics_port = free_port()
         reference = write_reference(workdir / "reference.parquet", rows=20_000)
         config = {
             "models": [

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
+from streams.codec import pack, unpack
 from streams.events import PredictionEvent
 from streams.sketches import CategoricalSketch, NumericSketch
 
@@ -99,10 +98,8 @@ class WindowAggregate:
         return agg
 
     def serialize(self) -> bytes:
-        return bytes([AGGREGATE_VERSION]) + orjson.dumps(self.to_dict())
+        return pack(AGGREGATE_VERSION, self.to_dict())
 
     @classmethod
     def deserialize(cls, raw: bytes) -> WindowAggregate:
-        if not raw or raw[0] != AGGREGATE_VERSION:
-            raise ValueError(f"unsupported aggregate version {raw[:1]!r}")
-        return cls.from_dict(orjson.loads(raw[1:]))
+        return cls.from_dict(unpack(raw, AGGREGATE_VERSION, "aggregate"))

@@ -7,7 +7,6 @@ process it started, the broker included, and leaves nothing behind.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -18,6 +17,7 @@ import yaml
 
 from streams.config import MonitorConfig, load_config
 from streams.kafka.local import BrokerError, LocalBroker, streams_home
+from streams.processes import stop_process_group
 
 DEMO_WINDOW_S = 60
 #: Every topic of the demo (its changelogs too) starts with this, so that each run can
@@ -79,17 +79,6 @@ def _clean_slate(config: MonitorConfig) -> None:
     ensure_topics(config.kafka.bootstrap, topic_specs(config))
 
 
-def _stop(proc: subprocess.Popen[bytes] | None, timeout_s: float = 30) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 def _spawn(*args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "streams", *args], start_new_session=True)
 
@@ -131,7 +120,8 @@ def run_demo(scenario: str, port: int, rate: str, speedup: str, duration: str) -
         print(f"streams: error: {exc}", file=sys.stderr)
         return 1
     finally:
-        _stop(simulator)
-        _stop(worker)
+        for proc in (simulator, worker):
+            if proc is not None:
+                stop_process_group(proc)
         if started_broker:
             broker.stop()

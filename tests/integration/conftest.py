@@ -7,8 +7,6 @@ one broker without seeing each other's events.
 from __future__ import annotations
 
 import itertools
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +23,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from streams.config import load_config
 from streams.kafka.admin import ensure_topics
+from streams.processes import stop_process_group
 from streams.simulator.model import DEFAULT_MODEL_ID, FEATURES
 from streams.simulator.producer import write_reference
 from streams.worker import topic_specs
@@ -121,14 +120,7 @@ class Deployment:
         return proc
 
     def stop_worker(self, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> int:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        return proc.returncode
+        return stop_process_group(proc, timeout_s)
 
     def worker_logs(self) -> str:
         return "\n".join(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 import uuid
 from pathlib import Path
@@ -12,24 +11,13 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
 
 from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
-from streams.kafka.local import BrokerStartError, LocalBroker
+from streams.kafka.local import BrokerStartError, LocalBroker, free_ports
 
 pytestmark = pytest.mark.integration
 
 
 def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def _free_ports(count: int) -> list[int]:
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 def _port(bootstrap: str) -> int:
@@ -139,7 +127,7 @@ def test_broker_dying_during_start_reports_its_log(
 ) -> None:
     # Skipping the storage format makes the real broker exit at once (no meta.properties).
     monkeypatch.setattr(LocalBroker, "_format_storage", lambda self, java: None)
-    port, controller_port = _free_ports(2)
+    port, controller_port = free_ports(2)
     broker = LocalBroker(port=port, controller_port=controller_port, data_dir=tmp_path / "data")
 
     with pytest.raises(BrokerStartError) as info:

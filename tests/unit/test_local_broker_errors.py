@@ -14,14 +14,13 @@ from streams.kafka.local import (
     LocalBroker,
     MissingToolError,
     PortInUseError,
+    free_ports,
     streams_home,
 )
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def test_missing_java_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

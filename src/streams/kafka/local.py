@@ -127,6 +127,18 @@ def streams_home() -> Path:
     return Path.cwd()
 
 
+def free_ports(count: int) -> list[int]:
+    """Distinct free loopback ports: all sockets stay bound until every port is picked."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def _port_is_free(port: int) -> bool:
     """Bind-test on loopback: the only reliable way to know Kafka's bind will succeed."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

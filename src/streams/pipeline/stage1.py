@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from streams.aggregate import WindowAggregate
+from streams.codec import pack, unpack
 from streams.config import ModelConfig
 from streams.events import PredictionEvent
 from streams.ingest import Rejection, validate_prediction
@@ -84,13 +85,11 @@ class PartitionState:
             "announced": self.announced,
             "windows": [w.folded().to_dict() for w in self.windows.values()],
         }
-        return bytes([STATE_VERSION]) + orjson.dumps(body)
+        return pack(STATE_VERSION, body)
 
     @classmethod
     def deserialize(cls, raw: bytes) -> PartitionState:
-        if not raw or raw[0] != STATE_VERSION:
-            raise ValueError(f"unsupported partition state version {raw[:1]!r}")
-        body = orjson.loads(raw[1:])
+        body = unpack(raw, STATE_VERSION, "partition state")
         state = cls(
             body["partition"],
             body["offset"],

@@ -13,9 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from streams.aggregate import WindowAggregate
+from streams.codec import pack, unpack
 
 STATE_VERSION = 1
 #: Evaluated windows kept for revisions; older late partials are counted and dropped.
@@ -48,13 +47,11 @@ class ModelState:
             "duplicates": self.duplicates,
             "too_late": self.too_late,
         }
-        return bytes([STATE_VERSION]) + orjson.dumps(body)
+        return pack(STATE_VERSION, body)
 
     @classmethod
     def deserialize(cls, raw: bytes) -> ModelState:
-        if not raw or raw[0] != STATE_VERSION:
-            raise ValueError(f"unsupported model state version {raw[:1]!r}")
-        b = orjson.loads(raw[1:])
+        b = unpack(raw, STATE_VERSION, "model state")
         state = cls(
             b["model_id"],
             b["num_partitions"],
