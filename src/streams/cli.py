@@ -37,11 +37,22 @@ def _config(path: str | None) -> MonitorConfig:
     return load_config(path)
 
 
+def _with_overrides(config: MonitorConfig, args: argparse.Namespace) -> MonitorConfig:
+    """The same config file across environments: only the addresses differ."""
+    if args.bootstrap:
+        kafka = config.kafka.model_copy(update={"bootstrap": args.bootstrap})
+        config = config.model_copy(update={"kafka": kafka})
+    if args.metrics_host:
+        worker = config.worker.model_copy(update={"metrics_host": args.metrics_host})
+        config = config.model_copy(update={"worker": worker})
+    return config
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from streams.worker import run_worker
 
     try:
-        config = _config(args.config)
+        config = _with_overrides(_config(args.config), args)
         return run_worker(config, print_alerts=args.print_alerts, loglevel=args.loglevel)
     except (ConfigError, ReferenceError) as exc:
         return _fail(str(exc))
@@ -126,6 +137,8 @@ def _register_core(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", help="monitor config YAML (default: the demo config)")
     p.add_argument("--print-alerts", action="store_true", help="print each alert as one line")
+    p.add_argument("--bootstrap", help="override kafka.bootstrap of the config")
+    p.add_argument("--metrics-host", help="override worker.metrics_host (0.0.0.0 in containers)")
     p.add_argument("--loglevel", default="warning", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=cmd_worker)
 
