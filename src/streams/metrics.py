@@ -6,11 +6,14 @@ fixed sets. Pass a registry in (tests use a fresh ``CollectorRegistry``).
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from streams.evaluate import FeatureResult
 
 PREFIX = "streams"
+#: Latency buckets (seconds) around common SLO thresholds: 0.1 s must stay a bucket edge,
+#: the latency SLO's recording rules read ``le="0.1"``.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 #: Statistics exported as per-(model, feature) gauges, when the window has them.
 FEATURE_GAUGES = {
@@ -78,6 +81,13 @@ class PipelineMetrics:
             stat: Gauge(name("feature", stat), doc, ["model", "feature"], registry=r)
             for stat, doc in FEATURE_GAUGES.items()
         }
+        self.latency = Histogram(
+            name("prediction", "latency", "seconds"),
+            "Model-server latency of each valid prediction event, as the event reports it.",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.alerts = Counter(
             name("alerts", "emitted"),
             "Alert events produced.",

@@ -109,6 +109,7 @@ class Pipeline:
         self._stage1_lock = asyncio.Lock()
         self._model_states: dict[str, ModelState] = {}
         self._events_counter = {m: metrics.events.labels(m) for m in self.models}
+        self._latency_histogram = {m: metrics.latency.labels(m) for m in self.models}
 
         self.app.agent(self.predictions, name="ingest", concurrency=1)(self._ingest_agent())
         self.app.agent(self.partials, name="evaluate", concurrency=1)(self._evaluate_agent())
@@ -148,11 +149,14 @@ class Pipeline:
     async def _ingest_partition(self, partition: int, batch: list[Any]) -> None:
         state = self._state(partition)
         counters = self._events_counter
+        latencies = self._latency_histogram
         deliveries = []
         for e in batch:
             event, outputs = self.stage1.process(state, e.message.offset, e.key, e.value)
             if event is not None:
                 counters[event.model_id].inc()
+                if event.latency_ms is not None:
+                    latencies[event.model_id].observe(event.latency_ms / 1000)
             for out in outputs:
                 deliveries.append(await self._send(out, partition))
         self._last_activity[partition] = time.monotonic()
