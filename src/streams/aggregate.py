@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from streams.codec import pack, unpack
 from streams.events import PredictionEvent
 from streams.sketches import CategoricalSketch, NumericSketch
 
 AGGREGATE_VERSION = 1
 SCORE_EDGES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+#: Latency bins (ms): roughly log-spaced, dense around common SLO thresholds.
+LATENCY_EDGES_MS = [1, 2, 5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000]
+LATENCY_MAX_MS = 3_600_000.0
 Sketch = NumericSketch | CategoricalSketch
 
 
@@ -26,22 +31,30 @@ class WindowAggregate:
         "count",
         "features",
         "late",
-        "latency_max_ms",
-        "latency_sum_ms",
+        "latency",
+        "latency_slow",
         "model_id",
         "score",
+        "slow_threshold_ms",
         "window_start",
     )
 
-    def __init__(self, model_id: str, window_start: int, features: dict[str, Sketch]) -> None:
+    def __init__(
+        self,
+        model_id: str,
+        window_start: int,
+        features: dict[str, Sketch],
+        slow_threshold_ms: float | None = None,
+    ) -> None:
         self.model_id = model_id
         self.window_start = window_start
         self.features = features
         self.score = NumericSketch(SCORE_EDGES, 0.0, 1.0)
+        self.latency = NumericSketch(LATENCY_EDGES_MS, 0.0, LATENCY_MAX_MS)
+        self.slow_threshold_ms = slow_threshold_ms
+        self.latency_slow = 0  # events slower than the SLO threshold
         self.count = 0
         self.late = 0
-        self.latency_sum_ms = 0.0
-        self.latency_max_ms = 0.0
 
     def fold(self, events: Sequence[PredictionEvent]) -> None:
         """Fold a batch of this window's events, one vectorised update per feature."""
@@ -51,10 +64,11 @@ class WindowAggregate:
         for name, sketch in self.features.items():
             sketch.update_batch([e.features.get(name) for e in events])
         self.score.update_batch([e.prediction.score for e in events])
-        latencies = [e.latency_ms for e in events if e.latency_ms is not None]
-        if latencies:
-            self.latency_sum_ms += sum(latencies)
-            self.latency_max_ms = max(self.latency_max_ms, max(latencies))
+        latencies = np.array([e.latency_ms for e in events if e.latency_ms is not None])
+        if latencies.size:
+            self.latency.update_batch(latencies)
+            if self.slow_threshold_ms is not None:
+                self.latency_slow += int(np.count_nonzero(latencies > self.slow_threshold_ms))
 
     def __iadd__(self, other: WindowAggregate) -> WindowAggregate:
         if (other.model_id, other.window_start) != (self.model_id, self.window_start):
@@ -64,8 +78,8 @@ class WindowAggregate:
         self.score += other.score
         self.count += other.count
         self.late += other.late
-        self.latency_sum_ms += other.latency_sum_ms
-        self.latency_max_ms = max(self.latency_max_ms, other.latency_max_ms)
+        self.latency += other.latency
+        self.latency_slow += other.latency_slow
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,8 +88,9 @@ class WindowAggregate:
             "window_start": self.window_start,
             "count": self.count,
             "late": self.late,
-            "latency_sum_ms": self.latency_sum_ms,
-            "latency_max_ms": self.latency_max_ms,
+            "latency": self.latency.to_dict(),
+            "latency_slow": self.latency_slow,
+            "slow_threshold_ms": self.slow_threshold_ms,
             "score": self.score.to_dict(),
             "numeric": {
                 n: s.to_dict() for n, s in self.features.items() if isinstance(s, NumericSketch)
@@ -91,10 +106,10 @@ class WindowAggregate:
             n: NumericSketch.from_dict(s) for n, s in d["numeric"].items()
         }
         features.update({n: CategoricalSketch.from_dict(s) for n, s in d["categorical"].items()})
-        agg = cls(d["model_id"], d["window_start"], features)
+        agg = cls(d["model_id"], d["window_start"], features, d["slow_threshold_ms"])
         agg.score = NumericSketch.from_dict(d["score"])
-        agg.count, agg.late = d["count"], d["late"]
-        agg.latency_sum_ms, agg.latency_max_ms = d["latency_sum_ms"], d["latency_max_ms"]
+        agg.latency = NumericSketch.from_dict(d["latency"])
+        agg.count, agg.late, agg.latency_slow = d["count"], d["late"], d["latency_slow"]
         return agg
 
     def serialize(self) -> bytes:

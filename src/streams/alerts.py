@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from streams.evaluate import Breach, FeatureResult
 from streams.events import AlertCategory, AlertEvent, Evidence, Severity
+from streams.slo import BurnAlert
 
 #: Data-quality breaches lead: "the pipeline serves zeros" explains the drift it causes.
 _PRIORITY = {AlertCategory.data_quality: 0, AlertCategory.data_drift: 1}
@@ -64,3 +65,36 @@ def alerts_for_window(
             )
         )
     return alerts
+
+
+def slo_alerts(
+    model_id: str, window_start: float, window_end: float, burns: list[BurnAlert]
+) -> list[AlertEvent]:
+    """One alert per breached burn-rate rule of the model's latency SLO."""
+    return [
+        AlertEvent(
+            category=AlertCategory.slo_burn,
+            layer="application",
+            severity=b.rule.severity,
+            model_id=model_id,
+            subject="latency",
+            evidence=Evidence(
+                statistic=f"burn_rate_{b.rule.name}",
+                value=b.long_burn,
+                threshold=b.rule.factor,
+                window_start=_utc(window_start),
+                window_end=_utc(window_end),
+            ),
+            summary=(
+                f"{model_id}: latency SLO burning {b.long_burn:.1f}x over "
+                f"{b.rule.long_s // 60} min and {b.short_burn:.1f}x over "
+                f"{b.rule.short_s // 60} min (threshold {b.rule.factor:g}x), "
+                f"window ending {_utc(window_end):%Y-%m-%d %H:%M:%S} UTC"
+            ),
+            dedup_key=f"{model_id}:slo_burn:{b.rule.name}",
+            first_seen=_utc(window_start),
+            last_seen=_utc(window_end),
+            runbook_url=f"{RUNBOOK_BASE}/slo_burn.md",
+        )
+        for b in burns
+    ]

@@ -37,6 +37,15 @@ class Thresholds(_Strict):
     min_window_events: int = Field(default=100, ge=1)
 
 
+class LatencySLO(_Strict):
+    """ "``objective`` of predictions faster than ``threshold_ms`` over ``period_days``":
+    drives multiwindow, multi-burn-rate alerts (Google SRE workbook, chapter 5)."""
+
+    threshold_ms: float = Field(default=100.0, gt=0)
+    objective: float = Field(default=0.99, gt=0, lt=1)
+    period_days: int = Field(default=30, ge=1)
+
+
 class ModelConfig(_Strict):
     id: str = Field(min_length=1)
     features: dict[str, FeatureType] = Field(min_length=1)
@@ -47,6 +56,9 @@ class ModelConfig(_Strict):
     window_s: int = Field(default=300, gt=0)
     allowed_lateness_s: int = Field(default=30, ge=0)
     thresholds: Thresholds = Thresholds()
+    latency_slo: LatencySLO | None = Field(
+        default=None, description="No latency alerts when absent."
+    )
 
 
 class TopicsConfig(_Strict):

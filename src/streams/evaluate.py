@@ -136,6 +136,7 @@ def result_record(
     revision: int,
     features: list[FeatureResult],
     evaluated_at: float,
+    latency: dict[str, float | None],
 ) -> dict[str, Any]:
     """The value written to ``results``: one per window evaluation (revisions included)."""
     return {
@@ -146,7 +147,7 @@ def result_record(
         "count": window.count,
         "late": window.late,
         "evaluated_at": evaluated_at,
-        "latency_mean_ms": window.latency_sum_ms / window.count if window.count else None,
+        "latency": latency,
         "score_mean": window.score.mean if window.score.n else None,
         "features": {f.name: f.statistics for f in features},
         "breaches": [

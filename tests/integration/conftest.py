@@ -172,6 +172,7 @@ def deploy(
         lateness_s: int = 10,
         idle_timeout_s: float = 2.0,
         metrics_port: int = 0,
+        latency_slo: dict[str, float] | None = None,
     ) -> Deployment:
         prefix = f"t{uuid.uuid4().hex[:8]}"
         workdir = tmp_path / prefix
@@ -184,6 +185,7 @@ def deploy(
                     "reference": str(reference_file),
                     "window_s": window_s,
                     "allowed_lateness_s": lateness_s,
+                    "latency_slo": latency_slo,
                 }
             ],
             "kafka": {

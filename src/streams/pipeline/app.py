@@ -22,14 +22,15 @@ import orjson
 from faust.streams import _current_event  # the partition context Faust tables write in
 from faust.types import TP
 
-from streams.alerts import alerts_for_window
+from streams.alerts import alerts_for_window, slo_alerts
 from streams.config import MonitorConfig
 from streams.evaluate import evaluate_window, result_record
 from streams.events import AlertEvent
 from streams.ingest import deadletter_record
 from streams.metrics import PipelineMetrics
 from streams.pipeline.stage1 import DeadLetter, ModelSpec, Output, PartitionState, Stage1
-from streams.pipeline.stage2 import ModelState, apply_message, take_ready
+from streams.pipeline.stage2 import ModelState, Ready, apply_message, take_ready
+from streams.slo import breached, latency_summary
 
 log = logging.getLogger(__name__)
 TABLES = ("stage1-state", "stage2-state")
@@ -278,22 +279,26 @@ class Pipeline:
             self.metrics.duplicate_partials.labels(model_id).inc(state.duplicates - duplicates)
         deliveries = []
         for ready in take_ready(state, spec.config.window_s):
-            deliveries.append(await self._publish(spec, ready.aggregate, ready.revision))
+            deliveries.append(await self._publish(spec, state, ready))
         await asyncio.gather(*deliveries)  # as in stage 1: state never runs ahead of output
         with partition_scope(self.partials.get_topic_name(), partition):
             self.stage2_table[model_id] = state.serialize()
 
-    async def _publish(self, spec: ModelSpec, window: Any, revision: int) -> Awaitable[Any]:
+    async def _publish(self, spec: ModelSpec, state: ModelState, ready: Ready) -> Awaitable[Any]:
         """Alerts first, delivered, then the result: a consumer that sees a window's
         result can rely on its alerts being there. Returns the result's delivery."""
-        config = spec.config
+        config, window, revision = spec.config, ready.aggregate, ready.revision
         features = evaluate_window(window, spec.reference, config)
         end = window.window_start + config.window_s
         self.metrics.observe_window(config.id, window.count, end, features)
-        # a revision updates the record; alerts come from the first evaluation
-        alerts = (
-            [] if revision else alerts_for_window(config.id, window.window_start, end, features)
-        )
+        state.record_latency(window, config.window_s)
+        latency = latency_summary(window, state.latency_history, end, config.latency_slo)
+        alerts = []
+        if revision == 0:  # a revision updates the record; alerts come from the first
+            alerts = alerts_for_window(config.id, window.window_start, end, features)
+            if config.latency_slo:
+                burns = breached(state.latency_history, end, config.latency_slo)
+                alerts += slo_alerts(config.id, window.window_start, end, burns)
         deliveries = []
         for alert in alerts:
             deliveries.append(
@@ -303,5 +308,5 @@ class Pipeline:
             if self.on_alert:
                 self.on_alert(alert)
         await asyncio.gather(*deliveries)
-        record = result_record(window, config, revision, features, time.time())
+        record = result_record(window, config, revision, features, time.time(), latency)
         return await self.results.send(key=config.id.encode(), value=orjson.dumps(record))

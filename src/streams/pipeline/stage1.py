@@ -47,7 +47,13 @@ class ModelSpec:
 
     def new_window(self, window_start: int) -> WindowAggregate:
         names = list(self.config.features)
-        return WindowAggregate(self.config.id, window_start, self.reference.empty_sketches(names))
+        slo = self.config.latency_slo
+        return WindowAggregate(
+            self.config.id,
+            window_start,
+            self.reference.empty_sketches(names),
+            slo.threshold_ms if slo else None,
+        )
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 
 from streams.aggregate import WindowAggregate
 from streams.codec import pack, unpack
+from streams.slo import WindowCounts, prune
 
 STATE_VERSION = 1
 #: Evaluated windows kept for revisions; older late partials are counted and dropped.
@@ -32,6 +33,14 @@ class ModelState:
     dirty: set[int] = field(default_factory=set)
     duplicates: int = 0
     too_late: int = 0
+    latency_history: list[WindowCounts] = field(default_factory=list)
+
+    def record_latency(self, window: WindowAggregate, window_s: int) -> None:
+        """Keep this window's SLO counts (a revision replaces the earlier ones)."""
+        end = window.window_start + window_s
+        counts = WindowCounts(window.window_start, end, window.latency.n, window.latency_slow)
+        kept = [w for w in self.latency_history if w.start != window.window_start]
+        self.latency_history = prune(sorted([*kept, counts], key=lambda w: w.start), end)
 
     def serialize(self) -> bytes:
         body = {
@@ -46,6 +55,7 @@ class ModelState:
             "dirty": sorted(self.dirty),
             "duplicates": self.duplicates,
             "too_late": self.too_late,
+            "latency_history": [[w.start, w.end, w.total, w.slow] for w in self.latency_history],
         }
         return pack(STATE_VERSION, body)
 
@@ -60,6 +70,7 @@ class ModelState:
             duplicates=b["duplicates"],
             too_late=b["too_late"],
             dirty=set(b["dirty"]),
+            latency_history=[WindowCounts(*w) for w in b["latency_history"]],
         )
         for d in b["open"]:
             agg = WindowAggregate.from_dict(d)

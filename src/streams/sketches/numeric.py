@@ -112,6 +112,26 @@ class NumericSketch:
     def variance(self) -> float:
         return self.m2 / (self.n - 1) if self.n > 1 else 0.0
 
+    def quantile(self, q: float) -> float:
+        """Approximate quantile from the histogram: linear within the bin that holds it,
+        with the under/overflow bins bounded by the observed min and max.
+
+        >>> s = NumericSketch([10.0, 20.0], 0.0, 30.0)
+        >>> s.update_batch(np.arange(30.0))
+        >>> round(s.quantile(0.5), 1)
+        15.0
+        """
+        if not self.n:
+            return float("nan")
+        bounds = np.concatenate(([self.min, self.lo], self.edges, [self.hi, self.max]))
+        bounds = np.maximum.accumulate(np.clip(bounds, self.min, self.max))
+        cumulative = np.cumsum(self.counts)
+        target = q * cumulative[-1]
+        i = int(np.searchsorted(cumulative, target, side="left"))
+        before = cumulative[i - 1] if i else 0
+        share = (target - before) / self.counts[i] if self.counts[i] else 0.0
+        return float(bounds[i] + share * (bounds[i + 1] - bounds[i]))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "edges": self.edges.tolist(),
