@@ -9,6 +9,7 @@ from __future__ import annotations
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from streams.evaluate import FeatureResult
+from streams.ingest import REASONS
 
 PREFIX = "streams"
 #: Latency buckets (seconds) around common SLO thresholds: 0.1 s must stay a bucket edge,
@@ -50,6 +51,8 @@ class PipelineMetrics:
             ["reason"],
             registry=r,
         )
+        for reason in REASONS:  # present from the start: rate() needs a series at zero
+            self.deadletter.labels(reason)
         self.windows = Counter(
             name("windows", "evaluated"),
             "Window evaluations, revisions included.",
@@ -58,6 +61,12 @@ class PipelineMetrics:
         )
         self.window_events = Gauge(
             name("window", "events"), "Events in the last evaluated window.", ["model"], registry=r
+        )
+        self.window_duration = Gauge(
+            name("window", "duration", "seconds"),
+            "Configured window length (window_s) of the model.",
+            ["model"],
+            registry=r,
         )
         self.window_end = Gauge(
             name("window", "end", "timestamp_seconds"),

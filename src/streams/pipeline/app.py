@@ -110,6 +110,8 @@ class Pipeline:
         self._stage1_lock = asyncio.Lock()
         self._model_states: dict[str, ModelState] = {}
         self._events_counter = {m: metrics.events.labels(m) for m in self.models}
+        for model_id, spec in self.models.items():
+            metrics.window_duration.labels(model_id).set(spec.config.window_s)
         self._latency_histogram = {m: metrics.latency.labels(m) for m in self.models}
 
         self.app.agent(self.predictions, name="ingest", concurrency=1)(self._ingest_agent())
