@@ -11,6 +11,7 @@ from streams.config import ConfigError, MonitorConfig, load_config
 from streams.kafka.cli import register as register_kafka
 from streams.reference import ReferenceError
 from streams.simulator.cli import register as register_simulate
+from streams.telemetry.cli import register as register_telemetry
 
 EXAMPLES = """examples:
   streams demo                                  # broker + worker + silent-zeros simulator
@@ -194,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register_core(sub)
     register_kafka(sub)
     register_simulate(sub)
+    register_telemetry(sub)
     return parser
 
 

@@ -86,15 +86,92 @@ class LabelEvent(_Event):
     value: float | None = None
 
 
-class TelemetryEvent(_Event):
-    """One node's infrastructure readings, produced to ``node-telemetry`` keyed by node_id."""
+ThrottleReason = Literal[
+    "gpu_idle",
+    "applications_clocks_setting",
+    "sw_power_cap",
+    "hw_slowdown",
+    "sync_boost",
+    "sw_thermal",
+    "hw_thermal",
+    "hw_power_brake",
+    "display_clocks_setting",
+]
+"""Why a GPU's clocks are held down (NVML clock-event reasons): a fixed set, so that
+metrics labelled by reason stay bounded."""
 
-    node_id: str = Field(min_length=1, max_length=200)
-    timestamp: datetime
-    cpu_utilization: float | None = Field(default=None, ge=0, le=1)
+MAX_GPUS = 64
+MAX_NVML_ERRORS = 64
+
+
+class HostReading(BaseModel):
+    """A node's CPU, memory, disk and network, in base units; null where unreadable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cpu_utilization_ratio: float | None = Field(
+        default=None, ge=0, le=1, description="Busy share of all CPUs since the previous sample."
+    )
+    memory_used_bytes: int | None = Field(
+        default=None, ge=0, description="Memory not available to new processes (total - available)."
+    )
+    memory_total_bytes: int | None = Field(default=None, ge=0)
+    disk_used_bytes: int | None = Field(default=None, ge=0, description="Root filesystem.")
+    disk_total_bytes: int | None = Field(default=None, ge=0, description="Root filesystem.")
+    network_received_bytes: int | None = Field(
+        default=None, ge=0, description="Counter since boot, all interfaces but loopback."
+    )
+    network_transmitted_bytes: int | None = Field(
+        default=None, ge=0, description="Counter since boot, all interfaces but loopback."
+    )
+
+
+class GpuReading(BaseModel):
+    """One GPU's NVML readings, in base units; null where a call failed or is unsupported."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: int = Field(ge=0, description="NVML device index (PCI bus order, as nvidia-smi).")
+    uuid: str | None = Field(default=None, max_length=100)
+    name: str | None = Field(default=None, max_length=200)
+    utilization_ratio: float | None = Field(default=None, ge=0, le=1)
     memory_used_bytes: int | None = Field(default=None, ge=0)
     memory_total_bytes: int | None = Field(default=None, ge=0)
-    gpus: list[dict[str, float | int | str | None]] = Field(default_factory=list)
+    temperature_celsius: float | None = None
+    power_watts: float | None = Field(default=None, ge=0)
+    ecc_uncorrected_errors: int | None = Field(
+        default=None,
+        ge=0,
+        description="Volatile uncorrected ECC errors (since driver load); null when ECC is off.",
+    )
+    throttle_reasons: list[ThrottleReason] | None = Field(
+        default=None,
+        max_length=len(ThrottleReason.__args__),
+        description="Active clock-throttle reasons; [] none, null unknown.",
+    )
+
+
+class TelemetryEvent(_Event):
+    """One node's infrastructure readings, produced to ``node-telemetry`` keyed by node_id.
+
+    A node without a GPU (or driver) sends ``gpus: []`` and says why in ``nvml_errors``.
+    """
+
+    node_id: str = Field(min_length=1, max_length=200)
+    timestamp: datetime = Field(description="When the node was sampled (UTC).")
+    host: HostReading | None = None
+    gpus: list[GpuReading] = Field(default_factory=list, max_length=MAX_GPUS)
+    nvml_errors: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list,
+        max_length=MAX_NVML_ERRORS,
+        description="NVML calls that failed in this sample, e.g. 'gpu0 nvmlDeviceGetPowerUsage: "
+        "Unknown Error'; the other readings are still valid.",
+    )
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Severity(StrEnum):
