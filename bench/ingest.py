@@ -33,14 +33,12 @@ import orjson
 import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.config import load_config
+from streams.config import load_config, prefixed_topics
 from streams.kafka.admin import ensure_topics
 from streams.kafka.local import LocalBroker, free_ports
 from streams.simulator.model import DEFAULT_MODEL_ID, FEATURES
 from streams.simulator.producer import simulate, write_reference
 from streams.worker import topic_specs
-
-TOPICS = ("predictions", "labels", "partials", "results", "alerts", "deadletter", "references")
 
 
 async def raw_consume(bootstrap: str, topic: str, partitions_count: int, total: int) -> float:
@@ -126,7 +124,7 @@ def main() -> int:
                     "window_s": 60,
                 }
             ],
-            "kafka": {"bootstrap": bootstrap, "topics": {t: f"{prefix}-{t}" for t in TOPICS}},
+            "kafka": {"bootstrap": bootstrap, "topics": prefixed_topics(prefix)},
             "worker": {
                 "app_id": f"{prefix}-monitor",
                 "data_dir": str(workdir / "state"),

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from streams.evaluate import Breach, FeatureResult
 from streams.events import AlertCategory, AlertEvent, Evidence, Severity
+from streams.infra import Finding
 from streams.slo import BurnAlert
 
 #: Data-quality breaches lead: "the pipeline serves zeros" explains the drift it causes.
@@ -98,3 +99,29 @@ def slo_alerts(
         )
         for b in burns
     ]
+
+
+def infra_alert(finding: Finding, sample_ts: float, now_s: float) -> AlertEvent:
+    """An alert for a node or GPU condition; the evidence spans the node's last sample
+    up to now (for a silent node, the silence itself)."""
+    return AlertEvent(
+        category=finding.category,
+        layer="infrastructure",
+        severity=finding.severity,
+        subject=finding.subject,
+        evidence=Evidence(
+            statistic=finding.statistic,
+            value=finding.value,
+            threshold=finding.threshold,
+            window_start=_utc(sample_ts),
+            window_end=_utc(max(now_s, sample_ts)),
+        ),
+        summary=(
+            f"{finding.subject}: {finding.statistic} = {finding.value:.3g} "
+            f"(threshold {finding.threshold:.3g})"
+        ),
+        dedup_key=f"{finding.subject}:{finding.category.value}:{finding.statistic}",
+        first_seen=_utc(sample_ts),
+        last_seen=_utc(max(now_s, sample_ts)),
+        runbook_url=f"{RUNBOOK_BASE}/{finding.category.value}.md",
+    )

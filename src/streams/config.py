@@ -61,6 +61,15 @@ class ModelConfig(_Strict):
     )
 
 
+class InfraConfig(_Strict):
+    """Thresholds for the node-telemetry checks."""
+
+    silent_after_s: float = Field(
+        default=60.0, gt=0, description="A node with no sample for this long is silent."
+    )
+    gpu_memory_ratio: float = Field(default=0.95, gt=0, le=1)
+
+
 class TopicsConfig(_Strict):
     predictions: str = "predictions"
     labels: str = "labels"
@@ -69,6 +78,13 @@ class TopicsConfig(_Strict):
     alerts: str = "alerts"
     deadletter: str = "deadletter"
     references: str = "references"
+    node_telemetry: str = "node-telemetry"
+
+
+def prefixed_topics(prefix: str) -> dict[str, str]:
+    """Every topic under one prefix: a throwaway deployment (demo, test, benchmark) that
+    shares a broker without touching anything else on it."""
+    return {name: f"{prefix}-{f.default}" for name, f in TopicsConfig.model_fields.items()}
 
 
 class KafkaConfig(_Strict):
@@ -99,6 +115,7 @@ class MonitorConfig(_Strict):
     models: list[ModelConfig] = Field(min_length=1)
     kafka: KafkaConfig = KafkaConfig()
     worker: WorkerConfig = WorkerConfig()
+    infrastructure: InfraConfig = InfraConfig()
 
     @model_validator(mode="after")
     def _unique_models(self) -> MonitorConfig:

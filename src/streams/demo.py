@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from streams.config import MonitorConfig, load_config
+from streams.config import MonitorConfig, load_config, prefixed_topics
 from streams.kafka.local import BrokerError, LocalBroker, streams_home
 from streams.processes import stop_process_group
 
@@ -23,7 +23,6 @@ DEMO_WINDOW_S = 60
 #: Every topic of the demo (its changelogs too) starts with this, so that each run can
 #: start from a clean slate without touching anything else on the broker.
 DEMO_PREFIX = "streams-demo"
-TOPICS = ("predictions", "labels", "partials", "results", "alerts", "deadletter", "references")
 
 
 def demo_dir() -> Path:
@@ -51,7 +50,7 @@ def write_demo_config(directory: Path, bootstrap: str = "127.0.0.1:9092") -> Pat
         ],
         "kafka": {
             "bootstrap": bootstrap,
-            "topics": {t: f"{DEMO_PREFIX}-{t}" for t in TOPICS},
+            "topics": prefixed_topics(DEMO_PREFIX),
         },
         "worker": {
             "app_id": DEMO_PREFIX,

@@ -9,13 +9,15 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from streams.config import FeatureType
 from streams.events import PredictionEvent
+
+E = TypeVar("E", bound=BaseModel)
 
 #: Every reason a message can be dead-lettered for (bounded: they label a metric).
 REASONS = (
@@ -42,12 +44,8 @@ def _schema_detail(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}{more}"
 
 
-def validate_prediction(
-    raw: bytes | None,
-    catalog: Mapping[str, Mapping[str, FeatureType]],
-    max_bytes: int,
-) -> PredictionEvent | Rejection:
-    """Decode and check one message against the schema and the model's feature types."""
+def decode_event(raw: bytes | None, model: type[E], max_bytes: int) -> E | Rejection:
+    """Decode and validate one message of any topic; a Rejection says why not."""
     if not raw:
         return Rejection("empty", "message has no value")
     if len(raw) > max_bytes:
@@ -59,9 +57,20 @@ def validate_prediction(
     if not isinstance(data, dict):
         return Rejection("not_an_object", f"expected a JSON object, got {type(data).__name__}")
     try:
-        event = PredictionEvent.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         return Rejection("schema", _schema_detail(exc))
+
+
+def validate_prediction(
+    raw: bytes | None,
+    catalog: Mapping[str, Mapping[str, FeatureType]],
+    max_bytes: int,
+) -> PredictionEvent | Rejection:
+    """Decode and check one message against the schema and the model's feature types."""
+    event = decode_event(raw, PredictionEvent, max_bytes)
+    if isinstance(event, Rejection):
+        return event
     features = catalog.get(event.model_id)
     if features is None:
         return Rejection("unknown_model", f"model {event.model_id!r} is not in the config")

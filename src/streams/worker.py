@@ -26,7 +26,15 @@ def topic_specs(config: MonitorConfig) -> dict[str, TopicSpec]:
     t, n = config.kafka.topics, config.kafka.partitions
     specs = {
         name: TopicSpec(n)
-        for name in (t.predictions, t.labels, t.partials, t.results, t.alerts, t.deadletter)
+        for name in (
+            t.predictions,
+            t.labels,
+            t.partials,
+            t.results,
+            t.alerts,
+            t.deadletter,
+            t.node_telemetry,
+        )
     }
     specs[t.references] = TopicSpec(1, COMPACTED)
     # created here, not left to Faust, so a broker's auto-creation can never make them

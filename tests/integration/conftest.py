@@ -21,14 +21,12 @@ import pytest
 import yaml
 from confluent_kafka import Consumer, TopicPartition
 
-from streams.config import load_config
+from streams.config import load_config, prefixed_topics
 from streams.kafka.admin import ensure_topics
 from streams.processes import stop_process_group
 from streams.simulator.model import DEFAULT_MODEL_ID, FEATURES
 from streams.simulator.producer import write_reference
 from streams.worker import topic_specs
-
-TOPICS = ("predictions", "labels", "partials", "results", "alerts", "deadletter", "references")
 
 
 @pytest.fixture(scope="session")
@@ -173,6 +171,7 @@ def deploy(
         idle_timeout_s: float = 2.0,
         metrics_port: int = 0,
         latency_slo: dict[str, float] | None = None,
+        infrastructure: dict[str, float] | None = None,
     ) -> Deployment:
         prefix = f"t{uuid.uuid4().hex[:8]}"
         workdir = tmp_path / prefix
@@ -191,7 +190,7 @@ def deploy(
             "kafka": {
                 "bootstrap": kafka_bootstrap,
                 "partitions": partitions,
-                "topics": {t: f"{prefix}-{t}" for t in TOPICS},
+                "topics": prefixed_topics(prefix),
             },
             "worker": {
                 "app_id": f"{prefix}-monitor",
@@ -199,6 +198,7 @@ def deploy(
                 "idle_timeout_s": idle_timeout_s,
                 "metrics_port": metrics_port,
             },
+            "infrastructure": infrastructure or {},
         }
         path = workdir / "monitor.yaml"
         path.write_text(yaml.safe_dump(config))

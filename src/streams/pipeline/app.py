@@ -22,18 +22,19 @@ import orjson
 from faust.streams import _current_event  # the partition context Faust tables write in
 from faust.types import TP
 
-from streams.alerts import alerts_for_window, slo_alerts
+from streams.alerts import alerts_for_window, infra_alert, slo_alerts
 from streams.config import MonitorConfig
 from streams.evaluate import evaluate_window, result_record
-from streams.events import AlertEvent
-from streams.ingest import deadletter_record
+from streams.events import AlertEvent, TelemetryEvent
+from streams.infra import NodeState, newly_silent, observe
+from streams.ingest import Rejection, deadletter_record, decode_event
 from streams.metrics import PipelineMetrics
 from streams.pipeline.stage1 import DeadLetter, ModelSpec, Output, PartitionState, Stage1
 from streams.pipeline.stage2 import ModelState, Ready, apply_message, take_ready
 from streams.slo import breached, latency_summary
 
 log = logging.getLogger(__name__)
-TABLES = ("stage1-state", "stage2-state")
+TABLES = ("stage1-state", "stage2-state", "infra-state")
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
@@ -102,6 +103,11 @@ class Pipeline:
         table = {"key_type": str, "value_type": bytes, "partitions": num_partitions}
         self.stage1_table = self.app.Table(TABLES[0], **table)
         self.stage2_table = self.app.Table(TABLES[1], **table)
+        self.infra_table = self.app.Table(TABLES[2], **table)
+        self.node_telemetry = self.app.topic(
+            topics.node_telemetry, partitions=num_partitions, **RAW
+        )
+        self._nodes: dict[str, NodeState] = {}
         self.stage1 = Stage1(self.models, num_partitions, worker.max_event_bytes)
         self._states: dict[int, PartitionState] = {}
         self._last_activity: dict[int, float] = {}
@@ -117,6 +123,11 @@ class Pipeline:
         self.app.agent(self.predictions, name="ingest", concurrency=1)(self._ingest_agent())
         self.app.agent(self.partials, name="evaluate", concurrency=1)(self._evaluate_agent())
         self.app.timer(interval=max(worker.idle_timeout_s / 2, 0.2))(self._idle_check)
+        self.app.agent(self.node_telemetry, name="telemetry", concurrency=1)(
+            self._telemetry_agent()
+        )
+        silent_after = config.infrastructure.silent_after_s
+        self.app.timer(interval=max(silent_after / 4, 0.2))(self._silent_check)
         self.app.on_partitions_revoked.connect(self._on_revoked)
 
     # -- stage 1 ---------------------------------------------------------------
@@ -171,8 +182,9 @@ class Pipeline:
         await asyncio.gather(*deliveries)
         self._save(state)
 
-    async def _send(self, out: Output, partition: int) -> Awaitable[Any]:
-        """Hand one output to the producer; returns its delivery future."""
+    async def _send(self, out: Output, partition: int, source: str | None = None) -> Awaitable[Any]:
+        """Hand one output to the producer; returns its delivery future. ``source``: the
+        topic a dead letter came from (default: predictions)."""
         if isinstance(out, DeadLetter):
             self.metrics.deadletter.labels(out.rejection.reason).inc()
             return await self.deadletter.send(
@@ -180,7 +192,7 @@ class Pipeline:
                 value=deadletter_record(
                     out.rejection,
                     out.raw,
-                    topic=self.predictions.get_topic_name(),
+                    topic=source or self.predictions.get_topic_name(),
                     partition=partition,
                     offset=out.offset,
                     max_bytes=self.config.worker.deadletter_max_bytes,
@@ -234,6 +246,10 @@ class Pipeline:
             if tp.topic == topic:
                 self._states.pop(tp.partition, None)
                 self._last_activity.pop(tp.partition, None)
+            if tp.topic == self.node_telemetry.get_topic_name():
+                self._nodes = {
+                    n: st for n, st in self._nodes.items() if st.partition != tp.partition
+                }
             if tp.topic == self.partials.get_topic_name():
                 self._model_states.clear()  # reloaded from the table when next needed
 
@@ -301,14 +317,64 @@ class Pipeline:
             if config.latency_slo:
                 burns = breached(state.latency_history, end, config.latency_slo)
                 alerts += slo_alerts(config.id, window.window_start, end, burns)
+        await asyncio.gather(*await self._send_alerts(alerts))
+        record = result_record(window, config, revision, features, time.time(), latency)
+        return await self.results.send(key=config.id.encode(), value=orjson.dumps(record))
+
+    async def _send_alerts(self, alerts: list[AlertEvent]) -> list[Awaitable[Any]]:
+        """Produce, count and (optionally) print alerts; returns their deliveries."""
         deliveries = []
         for alert in alerts:
             deliveries.append(
                 await self.alerts.send(key=alert.dedup_key.encode(), value=alert.to_json())
             )
-            self.metrics.alerts.labels(config.id, alert.category.value, alert.severity.value).inc()
+            self.metrics.alerts.labels(
+                alert.model_id or "", alert.category.value, alert.severity.value
+            ).inc()
             if self.on_alert:
                 self.on_alert(alert)
-        await asyncio.gather(*deliveries)
-        record = result_record(window, config, revision, features, time.time(), latency)
-        return await self.results.send(key=config.id.encode(), value=orjson.dumps(record))
+        return deliveries
+
+    # -- infrastructure --------------------------------------------------------
+    def _telemetry_agent(self) -> Callable[[Any], Any]:
+        async def telemetry(stream: faust.StreamT) -> None:
+            async for e in stream.events():
+                await self._observe_telemetry(e.message.partition, e.message.offset, e.key, e.value)
+
+        return telemetry
+
+    def _node_state(self, node_id: str, partition: int) -> NodeState:
+        state = self._nodes.get(node_id)
+        if state is None:
+            raw = self.infra_table.get(node_id)
+            state = NodeState.deserialize(raw) if raw else NodeState(node_id, partition)
+            self._nodes[node_id] = state
+        return state
+
+    async def _observe_telemetry(
+        self, partition: int, offset: int, key: bytes | None, raw: bytes | None
+    ) -> None:
+        event = decode_event(raw, TelemetryEvent, self.config.worker.max_event_bytes)
+        if isinstance(event, Rejection):
+            await self._send(
+                DeadLetter(key, raw, event, offset), partition, self.node_telemetry.get_topic_name()
+            )
+            return
+        state = self._node_state(event.node_id, partition)
+        now = time.time()
+        findings = observe(state, event, now, self.config.infrastructure)
+        sample_ts = event.timestamp.timestamp()
+        alerts = [infra_alert(f, sample_ts, now) for f in findings]
+        await asyncio.gather(*await self._send_alerts(alerts))
+        self.infra_table[event.node_id] = state.serialize()
+
+    async def _silent_check(self) -> None:
+        """Nodes that stopped reporting: alert once, until they report again."""
+        now = time.time()
+        states = list(self._nodes.values())
+        for finding in newly_silent(states, now, self.config.infrastructure):
+            state = self._nodes[finding.subject]
+            alert = infra_alert(finding, state.last_sample_ts, now)
+            await asyncio.gather(*await self._send_alerts([alert]))
+            with partition_scope(self.node_telemetry.get_topic_name(), state.partition):
+                self.infra_table[state.node_id] = state.serialize()
