@@ -81,6 +81,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_bootstrap_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--bootstrap`` option every Kafka client command shares."""
+    parser.add_argument(
+        "--bootstrap",
+        default="127.0.0.1:9092",
+        metavar="HOST:PORT",
+        help="Kafka bootstrap servers (default: %(default)s)",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``kafka`` command group to the top-level ``streams`` parser."""
     kafka = subparsers.add_parser(

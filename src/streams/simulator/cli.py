@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
+from streams.kafka.cli import add_bootstrap_argument
 from streams.simulator.scenarios import DEFAULT_SHIFTED, DEFAULT_SILENT_ZEROS, SCENARIOS
 
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
@@ -110,12 +111,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=60.0,
         help="event seconds per wall second; 1 = real time, 0 = as fast as possible (default: 60)",
     )
-    parser.add_argument(
-        "--bootstrap",
-        default="127.0.0.1:9092",
-        metavar="HOST:PORT",
-        help="Kafka bootstrap servers (default: %(default)s)",
-    )
+    add_bootstrap_argument(parser)
     parser.add_argument(
         "--start",
         type=_start_arg,

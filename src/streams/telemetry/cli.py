@@ -10,6 +10,8 @@ import threading
 from types import FrameType
 from typing import Any
 
+from streams.kafka.cli import add_bootstrap_argument
+
 __all__ = ["register"]
 
 DESCRIPTION = """\
@@ -63,12 +65,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--bootstrap",
-        default="127.0.0.1:9092",
-        metavar="HOST:PORT",
-        help="Kafka bootstrap servers (default: %(default)s)",
-    )
+    add_bootstrap_argument(parser)
     parser.add_argument(
         "--topic",
         default=DEFAULT_TOPIC,
