@@ -24,8 +24,8 @@ run: setup
 	$(BIN)/streams demo
 
 test: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench grafana
+	$(BIN)/ruff format --check src tests bench grafana
 	$(BIN)/pytest
 
 bench: setup

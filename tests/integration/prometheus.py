@@ -121,7 +121,9 @@ class Prometheus:
         stop_process_group(self.proc, timeout_s=20)
 
 
-def start_prometheus(config: dict[str, Any], workdir: Path, timeout_s: float = 30) -> Prometheus:
+def start_prometheus(
+    config: dict[str, Any], workdir: Path, timeout_s: float = 30, extra_args: tuple[str, ...] = ()
+) -> Prometheus:
     """Start Prometheus with ``config`` on a free loopback port, its data in ``workdir``;
     return once it reports ready (which is before its first scrape is queryable)."""
     binary = shutil.which("prometheus")
@@ -138,6 +140,7 @@ def start_prometheus(config: dict[str, Any], workdir: Path, timeout_s: float = 3
                 f"--config.file={config_file}",
                 f"--web.listen-address=127.0.0.1:{port}",
                 f"--storage.tsdb.path={workdir / 'data'}",
+                *extra_args,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
