@@ -74,8 +74,9 @@ def test_there_are_rules_and_tests() -> None:
     assert _alerting_rules() and _recording_rules()
 
 
-def test_config_is_valid() -> None:
-    _assert_ok(_promtool("check", "config", str(PROMETHEUS_DIR / "prometheus.yml")))
+@pytest.mark.parametrize("name", ["prometheus.yml", "prometheus-compose.yml"])
+def test_config_is_valid(name: str) -> None:
+    _assert_ok(_promtool("check", "config", str(PROMETHEUS_DIR / name)))
 
 
 def test_rules_are_valid() -> None:
@@ -134,3 +135,14 @@ def test_unit_tests_evaluate_recording_rules_before_alerts() -> None:
         order = _load(path).get("group_eval_order", [])
         assert sorted(order) == sorted(recording + alerting), path.name
         assert max(map(order.index, recording)) < min(map(order.index, alerting)), path.name
+
+
+def test_compose_config_differs_only_in_addresses() -> None:
+    def shape(name: str) -> dict:
+        config = yaml.safe_load((PROMETHEUS_DIR / name).read_text())
+        for job in config["scrape_configs"]:
+            job.pop("static_configs")
+        config["alerting"]["alertmanagers"][0].pop("static_configs")
+        return config
+
+    assert shape("prometheus-compose.yml") == shape("prometheus.yml")
