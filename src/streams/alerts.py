@@ -1,8 +1,6 @@
-"""Alert events from a window's breaches: one per breaching feature.
-
-The lifecycle (hysteresis, grouping, resolve) is the alerting issue's; this module only
-turns findings into well-formed ``AlertEvent``s and one-line summaries for people.
-"""
+"""Alert events: findings become lifecycle signals, state changes become AlertEvents
+with one-line summaries for people (and node conditions, edge-triggered, alerts of
+their own)."""
 
 from __future__ import annotations
 
@@ -11,6 +9,7 @@ from datetime import UTC, datetime
 from streams.evaluate import Breach, FeatureResult
 from streams.events import AlertCategory, AlertEvent, Evidence, Severity
 from streams.infra import Finding
+from streams.lifecycle import Signal, Transition
 from streams.slo import BurnAlert
 
 #: Data-quality breaches lead: "the pipeline serves zeros" explains the drift it causes.
@@ -27,78 +26,84 @@ def lead_breach(breaches: list[Breach]) -> Breach:
     return min(breaches, key=lambda b: _PRIORITY.get(b.category, 9))
 
 
-def summary(model_id: str, breach: Breach, window_start: float, window_end: float) -> str:
-    start, end = _utc(window_start), _utc(window_end)
-    return (
-        f"{model_id}: feature {breach.feature} {breach.statistic} = {breach.value:.3g} "
-        f"(threshold {breach.threshold:.3g}) in window {start:%Y-%m-%d %H:%M:%S}"
-        f"-{end:%H:%M:%S} UTC"
-    )
-
-
-def alerts_for_window(
-    model_id: str, window_start: float, window_end: float, features: list[FeatureResult]
-) -> list[AlertEvent]:
-    alerts = []
+def feature_signals(features: list[FeatureResult]) -> list[Signal]:
+    """One signal per breaching feature, led by its most telling breach."""
+    signals = []
     for feature in features:
-        if not feature.breaches:
-            continue
-        breach = lead_breach(feature.breaches)
-        alerts.append(
-            AlertEvent(
-                category=breach.category,
-                layer="ml_pipeline",
-                severity=_SEVERITY.get(breach.category, Severity.warning),
-                model_id=model_id,
-                subject=breach.feature,
-                evidence=Evidence(
-                    statistic=breach.statistic,
-                    value=breach.value,
-                    threshold=breach.threshold,
-                    window_start=_utc(window_start),
-                    window_end=_utc(window_end),
-                ),
-                summary=summary(model_id, breach, window_start, window_end),
-                dedup_key=f"{model_id}:{breach.category.value}:{breach.feature}",
-                first_seen=_utc(window_start),
-                last_seen=_utc(window_end),
-                runbook_url=f"{RUNBOOK_BASE}/{breach.category.value}.md",
+        if feature.breaches:
+            b = lead_breach(feature.breaches)
+            signals.append(
+                Signal(
+                    b.category,
+                    b.feature,
+                    _SEVERITY.get(b.category, Severity.warning),
+                    b.statistic,
+                    b.value,
+                    b.threshold,
+                )
             )
-        )
-    return alerts
+    return signals
 
 
-def slo_alerts(
-    model_id: str, window_start: float, window_end: float, burns: list[BurnAlert]
-) -> list[AlertEvent]:
-    """One alert per breached burn-rate rule of the model's latency SLO."""
+def slo_signals(burns: list[BurnAlert]) -> list[Signal]:
+    """One signal per breached burn-rate rule: the rules are the incident's subjects."""
     return [
-        AlertEvent(
-            category=AlertCategory.slo_burn,
-            layer="application",
-            severity=b.rule.severity,
-            model_id=model_id,
-            subject="latency",
-            evidence=Evidence(
-                statistic=f"burn_rate_{b.rule.name}",
-                value=b.long_burn,
-                threshold=b.rule.factor,
-                window_start=_utc(window_start),
-                window_end=_utc(window_end),
-            ),
-            summary=(
-                f"{model_id}: latency SLO burning {b.long_burn:.1f}x over "
-                f"{b.rule.long_s // 60} min and {b.short_burn:.1f}x over "
-                f"{b.rule.short_s // 60} min (threshold {b.rule.factor:g}x), "
-                f"window ending {_utc(window_end):%Y-%m-%d %H:%M:%S} UTC"
-            ),
-            dedup_key=f"{model_id}:slo_burn:{b.rule.name}",
-            first_seen=_utc(window_start),
-            last_seen=_utc(window_end),
-            runbook_url=f"{RUNBOOK_BASE}/slo_burn.md",
+        Signal(
+            AlertCategory.slo_burn,
+            b.rule.name,
+            b.rule.severity,
+            f"burn_rate_{b.rule.name}",
+            b.long_burn,
+            b.rule.factor,
         )
         for b in burns
     ]
+
+
+_LAYER = {AlertCategory.slo_burn: "application"}
+
+
+def _describe(model_id: str, t: Transition, window_start: float, window_end: float) -> str:
+    start, end = _utc(window_start), _utc(window_end)
+    when = f"window {start:%Y-%m-%d %H:%M:%S}-{end:%H:%M:%S} UTC"
+    if t.status == "resolved":
+        return f"{model_id}: {t.category.value} resolved ({', '.join(t.subjects)}), {when}"
+    shown = "; ".join(
+        f"{s.subject} {s.statistic} = {s.value:.3g} (threshold {s.threshold:.3g})"
+        for s in t.signals
+    )
+    noun = "subject" if len(t.subjects) == 1 else "subjects"
+    return f"{model_id}: {t.category.value} on {len(t.subjects)} {noun}: {shown}, {when}"
+
+
+def transition_alert(
+    model_id: str, t: Transition, window_start: float, window_end: float
+) -> AlertEvent:
+    """The AlertEvent of one incident state change (dedup_key: model and category)."""
+    lead = t.signals[0] if t.signals else None
+    evidence = Evidence(
+        statistic=lead.statistic if lead else "clear_windows",
+        value=lead.value if lead else 0.0,
+        threshold=lead.threshold if lead else 0.0,
+        window_start=_utc(window_start),
+        window_end=_utc(window_end),
+    )
+    summary = _describe(model_id, t, window_start, window_end)
+    return AlertEvent(
+        category=t.category,
+        layer=_LAYER.get(t.category, "ml_pipeline"),
+        severity=t.severity,
+        model_id=model_id,
+        subject=", ".join(t.subjects),
+        subjects=t.subjects,
+        evidence=evidence,
+        summary=summary[:1024],
+        dedup_key=f"{model_id}:{t.category.value}",
+        status=t.status,
+        first_seen=_utc(t.first_seen),
+        last_seen=_utc(window_end),
+        runbook_url=f"{RUNBOOK_BASE}/{t.category.value}.md",
+    )
 
 
 def infra_alert(finding: Finding, sample_ts: float, now_s: float) -> AlertEvent:

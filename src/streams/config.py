@@ -46,6 +46,13 @@ class LatencySLO(_Strict):
     period_days: int = Field(default=30, ge=1)
 
 
+class AlertingConfig(_Strict):
+    """Hysteresis of the per-(model, category) incidents (see streams/lifecycle.py)."""
+
+    fire_after_windows: int = Field(default=1, ge=1)
+    resolve_after_windows: int = Field(default=3, ge=1)
+
+
 class ModelConfig(_Strict):
     id: str = Field(min_length=1)
     features: dict[str, FeatureType] = Field(min_length=1)
@@ -56,6 +63,7 @@ class ModelConfig(_Strict):
     window_s: int = Field(default=300, gt=0)
     allowed_lateness_s: int = Field(default=30, ge=0)
     thresholds: Thresholds = Thresholds()
+    alerting: AlertingConfig = AlertingConfig()
     latency_slo: LatencySLO | None = Field(
         default=None, description="No latency alerts when absent."
     )

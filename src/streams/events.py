@@ -212,6 +212,11 @@ class AlertEvent(_Event):
     severity: Severity
     model_id: str | None = None
     subject: str = Field(description="What is affected: a feature, a cohort or a node.")
+    subjects: list[str] = Field(
+        default_factory=list,
+        description="Every affected subject of a grouped alert (e.g. all features one "
+        "broken upstream zeroed); empty for single-subject alerts.",
+    )
     evidence: Evidence
     summary: str
     dedup_key: str

@@ -22,12 +22,13 @@ import orjson
 from faust.streams import _current_event  # the partition context Faust tables write in
 from faust.types import TP
 
-from streams.alerts import alerts_for_window, infra_alert, slo_alerts
+from streams.alerts import feature_signals, infra_alert, slo_signals, transition_alert
 from streams.config import MonitorConfig
 from streams.evaluate import evaluate_window, result_record
 from streams.events import AlertEvent, TelemetryEvent
 from streams.infra import NodeState, newly_silent, observe
 from streams.ingest import Rejection, deadletter_record, decode_event
+from streams.lifecycle import step
 from streams.metrics import PipelineMetrics
 from streams.pipeline.stage1 import DeadLetter, ModelSpec, Output, PartitionState, Stage1
 from streams.pipeline.stage2 import ModelState, Ready, apply_message, take_ready
@@ -312,11 +313,19 @@ class Pipeline:
         state.record_latency(window, config.window_s)
         latency = latency_summary(window, state.latency_history, end, config.latency_slo)
         alerts = []
-        if revision == 0:  # a revision updates the record; alerts come from the first
-            alerts = alerts_for_window(config.id, window.window_start, end, features)
+        if revision == 0:  # a revision updates the record; the lifecycle saw the first
+            signals = feature_signals(features)
             if config.latency_slo:
-                burns = breached(state.latency_history, end, config.latency_slo)
-                alerts += slo_alerts(config.id, window.window_start, end, burns)
+                signals += slo_signals(breached(state.latency_history, end, config.latency_slo))
+            rules = config.alerting
+            transitions = step(
+                state.incidents,
+                signals,
+                window.window_start,
+                rules.fire_after_windows,
+                rules.resolve_after_windows,
+            )
+            alerts = [transition_alert(config.id, t, window.window_start, end) for t in transitions]
         await asyncio.gather(*await self._send_alerts(alerts))
         record = result_record(window, config, revision, features, time.time(), latency)
         return await self.results.send(key=config.id.encode(), value=orjson.dumps(record))

@@ -15,6 +15,7 @@ from typing import Any
 
 from streams.aggregate import WindowAggregate
 from streams.codec import pack, unpack
+from streams.lifecycle import Incident
 from streams.slo import WindowCounts, prune
 
 STATE_VERSION = 1
@@ -34,6 +35,7 @@ class ModelState:
     duplicates: int = 0
     too_late: int = 0
     latency_history: list[WindowCounts] = field(default_factory=list)
+    incidents: dict[str, Incident] = field(default_factory=dict)
 
     def record_latency(self, window: WindowAggregate, window_s: int) -> None:
         """Keep this window's SLO counts (a revision replaces the earlier ones)."""
@@ -55,6 +57,7 @@ class ModelState:
             "dirty": sorted(self.dirty),
             "duplicates": self.duplicates,
             "too_late": self.too_late,
+            "incidents": {k: i.to_dict() for k, i in self.incidents.items()},
             "latency_history": [[w.start, w.end, w.total, w.slow] for w in self.latency_history],
         }
         return pack(STATE_VERSION, body)
@@ -71,6 +74,7 @@ class ModelState:
             too_late=b["too_late"],
             dirty=set(b["dirty"]),
             latency_history=[WindowCounts(*w) for w in b["latency_history"]],
+            incidents={k: Incident.from_dict(i) for k, i in b["incidents"].items()},
         )
         for d in b["open"]:
             agg = WindowAggregate.from_dict(d)
