@@ -50,7 +50,8 @@ def load_models(config: MonitorConfig) -> dict[str, ModelSpec]:
 
 def alert_line(alert: AlertEvent) -> str:
     """One readable line per alert, for people watching a terminal."""
-    return f"ALERT {alert.severity.value.upper():8} {alert.category.value:13} {alert.summary}"
+    status = "ALERT" if alert.status == "firing" else "RESOLVED"
+    return f"{status:8} {alert.severity.value.upper():8} {alert.category.value:13} {alert.summary}"
 
 
 def build_pipeline(
