@@ -10,6 +10,7 @@ from pathlib import Path
 from streams.config import ConfigError, MonitorConfig, load_config
 from streams.kafka.cli import register as register_kafka
 from streams.reference import ReferenceError
+from streams.router.cli import register as register_alert_router
 from streams.simulator.cli import register as register_simulate
 from streams.telemetry.cli import register as register_telemetry
 
@@ -196,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_kafka(sub)
     register_simulate(sub)
     register_telemetry(sub)
+    register_alert_router(sub)
     return parser
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,12 +59,16 @@ def contract_errors(event: Any) -> list[str]:
 @dataclass
 class PagerDutyStandIn:
     """Start with ``start()``; ``url`` is the enqueue endpoint; ``accepted`` the events
-    that got a 202; ``respond_next`` queues forced status codes (429, 500...)."""
+    that got a 202; ``respond_next`` queues forced status codes (429, 500...);
+    until ``outage_until`` (a ``time.monotonic()`` value) every request gets a 503;
+    ``requests`` counts every POST answered."""
 
     host: str = "127.0.0.1"
     accepted: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[tuple[Any, list[str]]] = field(default_factory=list)
     respond_next: deque[int] = field(default_factory=deque)
+    outage_until: float = 0.0
+    requests: int = 0
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -77,8 +82,11 @@ class PagerDutyStandIn:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                standin.requests += 1
                 if self.path != "/v2/enqueue":
                     return self._reply(404, {"status": "not found"})
+                if time.monotonic() < standin.outage_until:
+                    return self._reply(503, {"status": "unavailable"})
                 if standin.respond_next:
                     code = standin.respond_next.popleft()
                     return self._reply(code, {"status": "throttled" if code == 429 else "error"})
