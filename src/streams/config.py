@@ -137,7 +137,8 @@ class MonitorConfig(_Strict):
         return next((m for m in self.models if m.id == model_id), None)
 
 
-def _one_line(path: Path | str, exc: ValidationError) -> str:
+def one_line(path: Path | str, exc: ValidationError) -> str:
+    """A pydantic error as one line: the file, then each key path and its problem."""
     problems = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
@@ -150,7 +151,7 @@ def parse_config(data: object, source: Path | str = "<config>") -> MonitorConfig
     try:
         config = MonitorConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_one_line(source, exc)) from None
+        raise ConfigError(one_line(source, exc)) from None
     base = Path(source).parent if isinstance(source, Path) else Path.cwd()
     models = [
         m.model_copy(update={"reference": (base / m.reference).resolve()}) for m in config.models
@@ -158,17 +159,22 @@ def parse_config(data: object, source: Path | str = "<config>") -> MonitorConfig
     return config.model_copy(update={"models": models})
 
 
-def load_config(path: Path | str) -> MonitorConfig:
+def read_yaml(path: Path | str, error: type[ValueError]) -> object:
+    """Parse a YAML file; unreadable files and syntax errors raise ``error`` as one line
+    with the file and the line."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "?"
         problem = getattr(exc, "problem", exc)
-        raise ConfigError(f"{path}: not valid YAML at {where}: {problem}") from None
-    return parse_config(data, path)
+        raise error(f"{path}: not valid YAML at {where}: {problem}") from None
+
+
+def load_config(path: Path | str) -> MonitorConfig:
+    return parse_config(read_yaml(path, ConfigError), Path(path))

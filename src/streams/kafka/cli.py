@@ -8,6 +8,7 @@ as one line without a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -78,6 +79,25 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="DIR",
         help="broker config, logs, pid file and topic data (default: <repo>/.kafka/data-PORT)",
+    )
+
+
+def add_loglevel_argument(parser: argparse.ArgumentParser, default: str = "info") -> None:
+    """The ``--loglevel`` option of the long-running Kafka client commands."""
+    parser.add_argument(
+        "--loglevel",
+        default=default,
+        choices=["debug", "info", "warning", "error"],
+        help="(default: %(default)s)",
+    )
+
+
+def configure_logging(level: str) -> None:
+    """One log format on stderr for the long-running commands."""
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
 

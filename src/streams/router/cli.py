@@ -10,7 +10,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from streams.kafka.cli import add_bootstrap_argument
+from streams.kafka.cli import add_bootstrap_argument, add_loglevel_argument, configure_logging
 
 __all__ = ["register"]
 
@@ -104,23 +104,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="print each event body (routing key masked) instead of sending; commits nothing",
     )
-    parser.add_argument(
-        "--loglevel",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="(default: %(default)s)",
-    )
+    add_loglevel_argument(parser)
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``streams alert-router``."""
-    logging.basicConfig(
-        level=args.loglevel.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.loglevel)
     from streams.router.pagerduty import Backoff, PagerDutySender
     from streams.router.rules import RoutesError, load_routes, resolve_keys
     from streams.router.service import AlertRouter

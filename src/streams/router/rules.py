@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -25,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from streams.config import one_line, read_yaml
 from streams.events import AlertCategory, AlertEvent, Severity
 
 __all__ = [
@@ -149,20 +149,12 @@ class RoutingConfig(_Strict):
         return [*named, ("default", self.default)]
 
 
-def _one_line(path: Path | str, exc: ValidationError) -> str:
-    problems = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        problems.append(f"{where}: {err['msg']}")
-    return f"{path}: " + "; ".join(problems)
-
-
 def parse_routes(data: object, source: Path | str = "<routes>") -> RoutingConfig:
     """Validate already-parsed YAML; relative key files resolve against the file."""
     try:
         config = RoutingConfig.model_validate(data)
     except ValidationError as exc:
-        raise RoutesError(_one_line(source, exc)) from None
+        raise RoutesError(one_line(source, exc)) from None
     base = Path(source).parent if isinstance(source, Path) else Path.cwd()
 
     def resolved(route: Route) -> Route:
@@ -175,19 +167,7 @@ def parse_routes(data: object, source: Path | str = "<routes>") -> RoutingConfig
 
 
 def load_routes(path: Path | str) -> RoutingConfig:
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise RoutesError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "?"
-        problem = getattr(exc, "problem", exc)
-        raise RoutesError(f"{path}: not valid YAML at {where}: {problem}") from None
-    return parse_routes(data, path)
+    return parse_routes(read_yaml(path, RoutesError), Path(path))
 
 
 def resolve_keys(

@@ -10,7 +10,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from streams.kafka.cli import add_bootstrap_argument
+from streams.kafka.cli import add_bootstrap_argument, add_loglevel_argument, configure_logging
 
 __all__ = ["register"]
 
@@ -99,23 +99,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="sample once, print the event as JSON on stdout and exit; no Kafka, no /metrics",
     )
-    parser.add_argument(
-        "--loglevel",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="(default: %(default)s)",
-    )
+    add_loglevel_argument(parser)
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``streams telemetry-agent``."""
-    logging.basicConfig(
-        level=args.loglevel.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.loglevel)
     from streams.telemetry.agent import TelemetryAgent, agent_registry
 
     if args.once:
