@@ -19,15 +19,17 @@ from streams.kafka.local import (
 )
 
 
-def _free_port() -> int:
-    return free_ports(1)[0]
+def _ports() -> dict[str, int]:
+    """Both of a broker's ports, free (the controller's default, port + 1, may not be)."""
+    port, controller_port = free_ports(2)
+    return {"port": port, "controller_port": controller_port}
 
 
 def test_missing_java_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     empty_bin = tmp_path / "bin"
     empty_bin.mkdir()
     monkeypatch.setenv("PATH", str(empty_bin))
-    broker = LocalBroker(port=_free_port(), data_dir=tmp_path / "data")
+    broker = LocalBroker(**_ports(), data_dir=tmp_path / "data")
 
     with pytest.raises(MissingToolError) as info:
         broker.start(timeout_s=5)
@@ -49,7 +51,7 @@ def test_missing_maven_is_a_one_line_error_when_jars_are_absent(
     only_java.mkdir()
     (only_java / "java").symlink_to(os.path.realpath(shutil.which("java") or ""))
     monkeypatch.setenv("PATH", str(only_java))
-    broker = LocalBroker(port=_free_port(), data_dir=tmp_path / "data", lib_dir=tmp_path / "lib")
+    broker = LocalBroker(**_ports(), data_dir=tmp_path / "data", lib_dir=tmp_path / "lib")
 
     with pytest.raises(MissingToolError) as info:
         broker.start(timeout_s=5)
@@ -60,7 +62,7 @@ def test_missing_maven_is_a_one_line_error_when_jars_are_absent(
 
 
 def test_stop_of_never_started_broker_is_idempotent(tmp_path: Path) -> None:
-    broker = LocalBroker(port=_free_port(), data_dir=tmp_path / "data")
+    broker = LocalBroker(**_ports(), data_dir=tmp_path / "data")
 
     assert broker.stop() is None
     assert broker.stop() is None
@@ -71,7 +73,7 @@ def test_stale_pid_file_is_ignored_and_removed(tmp_path: Path) -> None:
     data_dir.mkdir()
     # Our own pid is alive but is not a Kafka broker: it must never be signalled.
     (data_dir / "broker.pid").write_text(f"{os.getpid()}\n")
-    broker = LocalBroker(port=_free_port(), data_dir=data_dir)
+    broker = LocalBroker(**_ports(), data_dir=data_dir)
 
     assert broker.status().pid is None
     assert broker.stop() is None
@@ -79,9 +81,10 @@ def test_stale_pid_file_is_ignored_and_removed(tmp_path: Path) -> None:
 
 
 def test_status_of_idle_port_is_unreachable(tmp_path: Path) -> None:
-    port = _free_port()
+    ports = _ports()
+    port = ports["port"]
 
-    status = LocalBroker(port=port, data_dir=tmp_path / "data").status()
+    status = LocalBroker(**ports, data_dir=tmp_path / "data").status()
 
     assert (status.pid, status.reachable, status.bootstrap) == (None, False, f"127.0.0.1:{port}")
     assert not status.running
@@ -94,7 +97,8 @@ def test_start_refuses_a_port_held_by_another_process(tmp_path: Path) -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        broker = LocalBroker(port=port, controller_port=_free_port(), data_dir=tmp_path / "data")
+        (controller_port,) = free_ports(1)
+        broker = LocalBroker(port=port, controller_port=controller_port, data_dir=tmp_path / "data")
 
         with pytest.raises(PortInUseError) as info:
             broker.start(timeout_s=5)
