@@ -27,11 +27,11 @@ class _Strict(BaseModel):
 class Thresholds(_Strict):
     """When a window's statistic counts as a breach. Defaults follow common practice:
     PSI 0.2 is the usual "significant shift" line; chi-squared is gated on effect size
-    (Cramér's V) because p-values alone flag everything on large windows."""
+    (Cohen's w) because p-values alone flag everything on large windows."""
 
     psi: float = Field(default=0.2, gt=0)
     chi2_p_value: float = Field(default=0.001, gt=0, lt=1)
-    cramers_v: float = Field(default=0.1, gt=0, le=1)
+    chi2_effect_size: float = Field(default=0.1, gt=0)
     missing_rate_delta: float = Field(default=0.1, gt=0, le=1)
     zero_rate_delta: float = Field(default=0.1, gt=0, le=1)
     min_window_events: int = Field(default=100, ge=1)

@@ -98,14 +98,14 @@ def evaluate_categorical(
             chi2=test.statistic, chi2_p_value=test.p_value, chi2_effect_size=test.effect_size
         )
         limits = config.thresholds
-        if test.p_value < limits.chi2_p_value and test.effect_size > limits.cramers_v:
+        if test.p_value < limits.chi2_p_value and test.effect_size > limits.chi2_effect_size:
             breaches.append(
                 Breach(
                     name,
                     AlertCategory.data_drift,
                     "chi2_effect_size",
                     test.effect_size,
-                    limits.cramers_v,
+                    limits.chi2_effect_size,
                 )
             )
     return FeatureResult(name, "categorical", stats, breaches)

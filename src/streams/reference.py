@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import orjson
@@ -152,8 +152,3 @@ def load_reference(path: Path, types: Mapping[str, FeatureType] | None = None) -
                 f"{path}: feature types differ from the config for: {', '.join(wrong)}"
             )
     return profile
-
-
-def describe(profile: ReferenceProfile) -> dict[str, Any]:
-    """A short summary for the CLI."""
-    return {"rows": profile.rows, "features": profile.types}

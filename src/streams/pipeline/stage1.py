@@ -219,13 +219,10 @@ class Stage1:
         window = state.windows.pop(key)
         state.seq += 1
         body = self._watermark_body(
-            key[0], state.partition, self._model_watermark(state, key[0]), state.idle
+            key[0], state.partition, self._watermark(state, self.models[key[0]]), state.idle
         )
         body.update(kind="partial", seq=state.seq, aggregate=window.folded().to_dict())
         return PartialMessage(key[0], body)
-
-    def _model_watermark(self, state: PartitionState, model_id: str) -> float:
-        return self._watermark(state, self.models[model_id])
 
     def _announce_all(self, state: PartitionState, force: bool) -> list[PartialMessage]:
         """A watermark message per model whose window boundary this partition just crossed,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
-from types import FrameType
 from typing import Any
 
-from streams.kafka.cli import add_bootstrap_argument, add_loglevel_argument, configure_logging
+from streams.kafka.cli import (
+    add_bootstrap_argument,
+    add_loglevel_argument,
+    configure_logging,
+    stop_on_signals,
+)
 
 __all__ = ["register"]
 
@@ -134,19 +136,10 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         start=args.start,
     )
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     log = logging.getLogger("streams.router")
     log.info("routing %s on %s to %s (group %s)", args.topic, args.bootstrap, args.url, args.group)
-    try:
+    with stop_on_signals() as stop:
         stats = router.run(stop)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     log.info(
         "stopped: %d delivered, %d dead-lettered, %d dropped, %d printed",
         stats.delivered,

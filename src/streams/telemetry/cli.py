@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
-from types import FrameType
 from typing import Any
 
-from streams.kafka.cli import add_bootstrap_argument, add_loglevel_argument, configure_logging
+from streams.kafka.cli import (
+    add_bootstrap_argument,
+    add_loglevel_argument,
+    configure_logging,
+    stop_on_signals,
+)
 
 __all__ = ["register"]
 
@@ -127,13 +129,7 @@ def run(args: argparse.Namespace) -> int:
         metrics_host=args.metrics_host,
         metrics_port=args.metrics_port,
     )
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with stop_on_signals() as stop:
         try:
             port = agent.serve_metrics()
         except OSError as exc:
@@ -153,9 +149,6 @@ def run(args: argparse.Namespace) -> int:
             port,
         )
         samples = agent.run(stop)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     logging.getLogger("streams.telemetry").info(
         "stopped after %d samples (%d delivered, %d failed)",
         samples,
