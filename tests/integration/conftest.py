@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import pytest
 import yaml
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from streams.config import load_config, prefixed_topics
 from streams.kafka.admin import ensure_topics
@@ -78,7 +78,13 @@ def read_topic(
     ``until`` is given); after ``timeout_s``, whatever is there."""
     deadline = time.monotonic() + timeout_s
     while True:
-        records = _read_all(bootstrap, topic)
+        try:
+            records = _read_all(bootstrap, topic)
+        except KafkaException:  # a topic just created may have no leader yet: read again
+            if time.monotonic() > deadline + 30:
+                raise
+            time.sleep(0.5)
+            continue
         if until is None or until(records) or time.monotonic() > deadline:
             return records
         time.sleep(0.5)

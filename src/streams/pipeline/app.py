@@ -2,8 +2,8 @@
 
 Stage 1 reads ``predictions`` in batches (``take_events``: events are acknowledged
 only after the batch body ran, i.e. after the state holding them was written to its
-table). Stage 2 reads ``partials`` one message at a time: there is one per partition
-per window, so a table write each is cheap.
+table). Stage 2 reads ``partials`` in batches too and writes each model's state once
+per batch; a node-telemetry agent keeps one state per node.
 """
 
 from __future__ import annotations
@@ -380,6 +380,11 @@ class Pipeline:
     async def _silent_check(self) -> None:
         """Nodes that stopped reporting: alert once, until they report again."""
         now = time.time()
+        # nodes of this worker's partitions not seen since it started (or took them over)
+        # are in the table only: a node that died meanwhile must still be found silent
+        for node_id, raw in self.infra_table.items():  # active partitions only
+            if node_id not in self._nodes:
+                self._nodes[node_id] = NodeState.deserialize(raw)
         states = list(self._nodes.values())
         for finding in newly_silent(states, now, self.config.infrastructure):
             state = self._nodes[finding.subject]
