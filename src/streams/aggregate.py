@@ -2,11 +2,16 @@
 
 Stage 1 builds one per (partition, model, window) and stage 2 merges them; because
 every part is mergeable, the merge of all partitions' partials equals one pass over
-all events. They travel as explicit versioned bytes, never pickles.
+all events. They travel as explicit versioned bytes, never pickles: a JSON envelope
+whose sketches are their compact binary form (base64).
+
+Reservoir keys are the hash of each event's prediction id, so a window's samples are
+a function of its set of events: a replay or another partitioning gives the same.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,9 +19,9 @@ import numpy as np
 
 from streams.codec import pack, unpack
 from streams.events import PredictionEvent
-from streams.sketches import CategoricalSketch, NumericSketch
+from streams.sketches import CategoricalSketch, NumericSketch, stable_keys
 
-AGGREGATE_VERSION = 1
+AGGREGATE_VERSION = 2
 SCORE_EDGES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 #: Latency bins (ms): roughly log-spaced, dense around common SLO thresholds.
 LATENCY_EDGES_MS = [1, 2, 5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000]
@@ -50,7 +55,7 @@ class WindowAggregate:
         self.window_start = window_start
         self.features = features
         self.score = NumericSketch(SCORE_EDGES, 0.0, 1.0)
-        self.latency = NumericSketch(LATENCY_EDGES_MS, 0.0, LATENCY_MAX_MS)
+        self.latency = NumericSketch(LATENCY_EDGES_MS, 0.0, LATENCY_MAX_MS, reservoir_size=0)
         self.slow_threshold_ms = slow_threshold_ms
         self.latency_slow = 0  # events slower than the SLO threshold
         self.count = 0
@@ -61,9 +66,14 @@ class WindowAggregate:
         if not events:
             return
         self.count += len(events)
+        keys = stable_keys([e.prediction_id for e in events])
         for name, sketch in self.features.items():
-            sketch.update_batch([e.features.get(name) for e in events])
-        self.score.update_batch([e.prediction.score for e in events])
+            values = [e.features.get(name) for e in events]
+            if isinstance(sketch, NumericSketch):
+                sketch.update_batch(values, keys=keys)
+            else:
+                sketch.update_batch(values)
+        self.score.update_batch([e.prediction.score for e in events], keys=keys)
         latencies = np.array([e.latency_ms for e in events if e.latency_ms is not None])
         if latencies.size:
             self.latency.update_batch(latencies)
@@ -88,27 +98,32 @@ class WindowAggregate:
             "window_start": self.window_start,
             "count": self.count,
             "late": self.late,
-            "latency": self.latency.to_dict(),
+            "latency": _b64(self.latency),
             "latency_slow": self.latency_slow,
             "slow_threshold_ms": self.slow_threshold_ms,
-            "score": self.score.to_dict(),
+            "score": _b64(self.score),
             "numeric": {
-                n: s.to_dict() for n, s in self.features.items() if isinstance(s, NumericSketch)
+                n: _b64(s) for n, s in self.features.items() if isinstance(s, NumericSketch)
             },
             "categorical": {
-                n: s.to_dict() for n, s in self.features.items() if isinstance(s, CategoricalSketch)
+                n: _b64(s) for n, s in self.features.items() if isinstance(s, CategoricalSketch)
             },
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> WindowAggregate:
         features: dict[str, Sketch] = {
-            n: NumericSketch.from_dict(s) for n, s in d["numeric"].items()
+            n: NumericSketch.from_bytes(base64.b64decode(s)) for n, s in d["numeric"].items()
         }
-        features.update({n: CategoricalSketch.from_dict(s) for n, s in d["categorical"].items()})
+        features.update(
+            {
+                n: CategoricalSketch.from_bytes(base64.b64decode(s))
+                for n, s in d["categorical"].items()
+            }
+        )
         agg = cls(d["model_id"], d["window_start"], features, d["slow_threshold_ms"])
-        agg.score = NumericSketch.from_dict(d["score"])
-        agg.latency = NumericSketch.from_dict(d["latency"])
+        agg.score = NumericSketch.from_bytes(base64.b64decode(d["score"]))
+        agg.latency = NumericSketch.from_bytes(base64.b64decode(d["latency"]))
         agg.count, agg.late, agg.latency_slow = d["count"], d["late"], d["latency_slow"]
         return agg
 
@@ -118,3 +133,7 @@ class WindowAggregate:
     @classmethod
     def deserialize(cls, raw: bytes) -> WindowAggregate:
         return cls.from_dict(unpack(raw, AGGREGATE_VERSION, "aggregate"))
+
+
+def _b64(sketch: Sketch) -> str:
+    return base64.b64encode(sketch.to_bytes()).decode("ascii")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from streams.config import ConfigError, MonitorConfig, load_config
 from streams.kafka.cli import register as register_kafka
+from streams.offline.cli import register as register_drift
 from streams.reference import ReferenceError
 from streams.router.cli import register as register_alert_router
 from streams.simulator.cli import register as register_simulate
@@ -19,6 +20,7 @@ EXAMPLES = """examples:
   streams kafka start                           # local broker on 127.0.0.1:9092
   streams reference build --input train.parquet --output ref.json --config monitor.yaml
   streams config check monitor.yaml
+  streams drift --reference train.parquet --current today.parquet
   streams worker --config monitor.yaml --print-alerts
 """
 
@@ -77,8 +79,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 def cmd_reference_build(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from streams.columns import read_arrays
     from streams.reference import build_profile
-    from streams.simulator.datafiles import read_columns
 
     try:
         types = None
@@ -88,7 +90,7 @@ def cmd_reference_build(args: argparse.Namespace) -> int:
             if model is None:
                 return _fail(f"{args.config}: no model {args.model!r}")
             types = model.features
-        columns = read_columns(Path(args.input))
+        columns = read_arrays(Path(args.input))
         with tqdm(
             total=len(types or columns), desc="profiling features", unit="feature", disable=None
         ) as bar:
@@ -198,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_simulate(sub)
     register_telemetry(sub)
     register_alert_router(sub)
+    register_drift(sub)
     return parser
 
 

@@ -25,16 +25,122 @@ class _Strict(BaseModel):
 
 
 class Thresholds(_Strict):
-    """When a window's statistic counts as a breach. Defaults follow common practice:
-    PSI 0.2 is the usual "significant shift" line; chi-squared is gated on effect size
-    (Cohen's w) because p-values alone flag everything on large windows."""
+    """Data-quality limits, and the window size below which nothing alerts."""
 
-    psi: float = Field(default=0.2, gt=0)
-    chi2_p_value: float = Field(default=0.001, gt=0, lt=1)
-    chi2_effect_size: float = Field(default=0.1, gt=0)
     missing_rate_delta: float = Field(default=0.1, gt=0, le=1)
     zero_rate_delta: float = Field(default=0.1, gt=0, le=1)
     min_window_events: int = Field(default=100, ge=1)
+
+
+Method = Literal["ks", "chi2", "wasserstein", "psi", "jensen_shannon", "hellinger"]
+#: Methods that decide on a p-value (drifted below the level); the rest decide on a
+#: distance (drifted above the threshold).
+P_VALUE_METHODS = frozenset({"ks", "chi2"})
+NUMERIC_METHODS = frozenset({"ks", "wasserstein", "psi", "jensen_shannon", "hellinger"})
+CATEGORICAL_METHODS = frozenset({"chi2", "psi", "jensen_shannon", "hellinger"})
+
+
+class DistanceThresholds(_Strict):
+    """Effect-size lines of the distance methods; they do not grow with window size.
+    Wasserstein is in reference standard deviations."""
+
+    psi: float = Field(default=0.2, gt=0)
+    wasserstein: float = Field(default=0.1, gt=0)
+    jensen_shannon: float = Field(default=0.1, gt=0, le=1)
+    hellinger: float = Field(default=0.1, gt=0, le=1)
+
+
+class FeatureOverride(_Strict):
+    """Per-feature override: the method, and its threshold (a distance, or the
+    significance level of a p-value method)."""
+
+    method: Method | None = None
+    threshold: float | None = Field(default=None, gt=0)
+
+
+class MultivariateConfig(_Strict):
+    """MMD on the joint samples of the numeric features (reported, never alerting alone)."""
+
+    enabled: bool = True
+    permutations: int = Field(default=200, ge=10)
+    max_rows: int = Field(default=500, ge=10)
+
+
+class ReferenceMode(_Strict):
+    """What a window is compared with: the static profile, the merge of the previous
+    ``windows`` windows, or the same hour of the previous week."""
+
+    kind: Literal["static", "rolling", "seasonal"] = "static"
+    windows: int = Field(default=12, ge=1, description="Windows merged by `rolling`.")
+
+
+class DriftConfig(_Strict):
+    """How each feature is tested; defaults and their reasons: docs/drift.md."""
+
+    large_window: int = Field(
+        default=1000,
+        ge=1,
+        description="Non-missing values in the window from which distance methods decide.",
+    )
+    numeric_small: Method = "ks"
+    numeric_large: Method = "wasserstein"
+    categorical_small: Method = "chi2"
+    categorical_large: Method = "jensen_shannon"
+    p_value: float = Field(default=0.05, gt=0, lt=1)
+    correction: Literal["bh", "bonferroni", "none"] = "bh"
+    thresholds: DistanceThresholds = DistanceThresholds()
+    dataset_share: float = Field(default=0.5, gt=0, le=1)
+    features: dict[str, FeatureOverride] = Field(default_factory=dict)
+    multivariate: MultivariateConfig = MultivariateConfig()
+    reference: ReferenceMode = ReferenceMode()
+
+    def method_for(self, feature: str, kind: FeatureType, n: int) -> tuple[Method, float]:
+        """The method deciding a feature's drift and its threshold, for ``n`` values.
+
+        >>> DriftConfig().method_for("x", "numeric", 500)
+        ('ks', 0.05)
+        >>> DriftConfig().method_for("x", "categorical", 5000)
+        ('jensen_shannon', 0.1)
+        """
+        override = self.features.get(feature, FeatureOverride())
+        large = n >= self.large_window
+        default = {
+            ("numeric", False): self.numeric_small,
+            ("numeric", True): self.numeric_large,
+            ("categorical", False): self.categorical_small,
+            ("categorical", True): self.categorical_large,
+        }[(kind, large)]
+        method = override.method or default
+        if override.threshold is not None:
+            return method, override.threshold
+        if method in P_VALUE_METHODS:
+            return method, self.p_value
+        return method, getattr(self.thresholds, method)
+
+
+def _check_methods(
+    features: dict[str, FeatureType], drift: DriftConfig, where: str = "drift"
+) -> None:
+    """Every override names a configured feature and a method that applies to its type."""
+    defaults = {
+        "numeric_small": ("numeric", drift.numeric_small),
+        "numeric_large": ("numeric", drift.numeric_large),
+        "categorical_small": ("categorical", drift.categorical_small),
+        "categorical_large": ("categorical", drift.categorical_large),
+    }
+    checks = [(f"{where}.{key}", kind, method) for key, (kind, method) in defaults.items()]
+    for name, override in drift.features.items():
+        if name not in features:
+            raise ValueError(f"{where}.features.{name}: not a configured feature")
+        if override.method:
+            checks.append((f"{where}.features.{name}", features[name], override.method))
+    for key, kind, method in checks:
+        allowed = NUMERIC_METHODS if kind == "numeric" else CATEGORICAL_METHODS
+        if method not in allowed:
+            raise ValueError(
+                f"{key}: {method} does not apply to {kind} features "
+                f"(use one of {', '.join(sorted(allowed))})"
+            )
 
 
 class LatencySLO(_Strict):
@@ -63,10 +169,16 @@ class ModelConfig(_Strict):
     window_s: int = Field(default=300, gt=0)
     allowed_lateness_s: int = Field(default=30, ge=0)
     thresholds: Thresholds = Thresholds()
+    drift: DriftConfig = DriftConfig()
     alerting: AlertingConfig = AlertingConfig()
     latency_slo: LatencySLO | None = Field(
         default=None, description="No latency alerts when absent."
     )
+
+    @model_validator(mode="after")
+    def _drift_methods_apply(self) -> ModelConfig:
+        _check_methods(self.features, self.drift)
+        return self
 
 
 class InfraConfig(_Strict):

@@ -1,22 +1,22 @@
-"""Evaluation of one merged window against the model's reference profile.
+"""Evaluation of one merged window against the model's reference.
 
-Per numeric feature: PSI on the reference's quantile bins. Per categorical feature:
-chi-squared, gated on effect size. Per feature: missing-rate and zero-rate increases
-over the reference (the "feature pipeline serves zeros" failure). A breach of any of
-them is one finding for that feature; the most telling statistic leads.
+Drift comes from the drift engine (streams/drift/engine.py: each feature's method by
+type and window size, p-values corrected across the model's features). Data quality
+is checked here: missing-rate and zero-rate increases over the reference (the
+"feature pipeline serves zeros" failure). Any breach is a finding for its feature.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from streams.aggregate import WindowAggregate
-from streams.config import ModelConfig
-from streams.drift import chi_squared, psi
+from streams.config import ModelConfig, Thresholds
+from streams.drift.engine import DriftReport, FeatureDrift, Sketch, compare
 from streams.events import AlertCategory
-from streams.reference import ReferenceProfile
-from streams.sketches import CategoricalSketch, NumericSketch
+from streams.sketches import NumericSketch
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,107 +34,92 @@ class FeatureResult:
     kind: str
     statistics: dict[str, float]
     breaches: list[Breach] = field(default_factory=list)
+    drift: FeatureDrift | None = None
+
+
+@dataclass
+class WindowReport:
+    features: list[FeatureResult]
+    drift: DriftReport
 
 
 def _rate(part: int, total: int) -> float:
     return part / total if total else 0.0
 
 
-def _quality(
-    name: str,
-    cur_total: int,
-    cur_missing: int,
-    ref_total: int,
-    ref_missing: int,
-    config: ModelConfig,
-    stats: dict[str, float],
-) -> list[Breach]:
-    missing_rate = _rate(cur_missing, cur_total)
-    delta = missing_rate - _rate(ref_missing, ref_total)
-    stats["missing_rate"] = missing_rate
-    limit = config.thresholds.missing_rate_delta
-    if delta > limit:
-        return [Breach(name, AlertCategory.data_quality, "missing_rate_delta", delta, limit)]
-    return []
-
-
-def evaluate_numeric(
-    name: str, cur: NumericSketch, ref: NumericSketch, config: ModelConfig
-) -> FeatureResult:
+def quality(name: str, cur: Sketch, ref: Sketch, limits: Thresholds) -> tuple[dict, list[Breach]]:
+    """Missing (and NaN) share, and for numeric features the zero share, against the
+    reference's."""
     stats: dict[str, float] = {}
-    breaches = _quality(
-        name, cur.total, cur.missing + cur.nan, ref.total, ref.missing + ref.nan, config, stats
-    )
-    zero_rate = _rate(cur.zeros, cur.n)
-    zero_delta = zero_rate - _rate(ref.zeros, ref.n)
-    stats["zero_rate"] = zero_rate
-    stats["mean"] = cur.mean if cur.n else float("nan")
-    if cur.n:
-        stats["psi"] = psi(ref.counts, cur.counts)
-    limits = config.thresholds
-    if zero_delta > limits.zero_rate_delta:
-        breaches.append(
-            Breach(
-                name,
-                AlertCategory.data_quality,
-                "zero_rate_delta",
-                zero_delta,
-                limits.zero_rate_delta,
-            )
-        )
-    if stats.get("psi", 0.0) > limits.psi:
-        breaches.append(Breach(name, AlertCategory.data_drift, "psi", stats["psi"], limits.psi))
-    return FeatureResult(name, "numeric", stats, breaches)
-
-
-def evaluate_categorical(
-    name: str, cur: CategoricalSketch, ref: CategoricalSketch, config: ModelConfig
-) -> FeatureResult:
-    stats: dict[str, float] = {}
-    breaches = _quality(name, cur.total, cur.missing, ref.total, ref.missing, config, stats)
-    if cur.n:
-        test = chi_squared(ref.counts, cur.counts)
-        stats.update(
-            chi2=test.statistic, chi2_p_value=test.p_value, chi2_effect_size=test.effect_size
-        )
-        limits = config.thresholds
-        if test.p_value < limits.chi2_p_value and test.effect_size > limits.chi2_effect_size:
+    breaches: list[Breach] = []
+    if isinstance(cur, NumericSketch) and isinstance(ref, NumericSketch):
+        cur_missing, ref_missing = cur.missing + cur.nan, ref.missing + ref.nan
+        stats["zero_rate"] = _rate(cur.zeros, cur.n)
+        stats["mean"] = cur.mean if cur.n else float("nan")
+        zero_delta = stats["zero_rate"] - _rate(ref.zeros, ref.n)
+        if zero_delta > limits.zero_rate_delta:
             breaches.append(
                 Breach(
                     name,
-                    AlertCategory.data_drift,
-                    "chi2_effect_size",
-                    test.effect_size,
-                    limits.chi2_effect_size,
+                    AlertCategory.data_quality,
+                    "zero_rate_delta",
+                    zero_delta,
+                    limits.zero_rate_delta,
                 )
             )
-    return FeatureResult(name, "categorical", stats, breaches)
+    else:
+        cur_missing, ref_missing = cur.missing, ref.missing
+    stats["missing_rate"] = _rate(cur_missing, cur.total)
+    delta = stats["missing_rate"] - _rate(ref_missing, ref.total)
+    if delta > limits.missing_rate_delta:
+        breaches.insert(
+            0,
+            Breach(
+                name,
+                AlertCategory.data_quality,
+                "missing_rate_delta",
+                delta,
+                limits.missing_rate_delta,
+            ),
+        )
+    return stats, breaches
+
+
+def evaluate_features(
+    current: Mapping[str, Sketch], reference: Mapping[str, Sketch], config: ModelConfig, count: int
+) -> WindowReport:
+    """Every configured feature's statistics and breaches; none below the minimum size."""
+    report = compare(reference, current, config.drift)
+    results = []
+    for drift in report.features:
+        stats, breaches = quality(
+            drift.name, current[drift.name], reference[drift.name], config.thresholds
+        )
+        if drift.drifted:
+            breaches.append(
+                Breach(
+                    drift.name, AlertCategory.data_drift, drift.method, drift.value, drift.threshold
+                )
+            )
+        if count < config.thresholds.min_window_events:
+            breaches = []
+        results.append(
+            FeatureResult(drift.name, drift.kind, {**drift.statistics, **stats}, breaches, drift)
+        )
+    return WindowReport(results, report)
 
 
 def evaluate_window(
-    window: WindowAggregate, reference: ReferenceProfile, config: ModelConfig
-) -> list[FeatureResult]:
-    """Every configured feature's statistics and breaches; none below the minimum size."""
-    results = []
-    for name, cur in window.features.items():
-        ref = reference.features[name]
-        if isinstance(cur, NumericSketch):
-            assert isinstance(ref, NumericSketch)
-            result = evaluate_numeric(name, cur, ref, config)
-        else:
-            assert isinstance(ref, CategoricalSketch)
-            result = evaluate_categorical(name, cur, ref, config)
-        if window.count < config.thresholds.min_window_events:
-            result.breaches = []
-        results.append(result)
-    return results
+    window: WindowAggregate, reference: Mapping[str, Sketch], config: ModelConfig
+) -> WindowReport:
+    return evaluate_features(window.features, reference, config, window.count)
 
 
 def result_record(
     window: WindowAggregate,
     config: ModelConfig,
     revision: int,
-    features: list[FeatureResult],
+    report: WindowReport,
     evaluated_at: float,
     latency: dict[str, float | None],
 ) -> dict[str, Any]:
@@ -149,7 +134,22 @@ def result_record(
         "evaluated_at": evaluated_at,
         "latency": latency,
         "score_mean": window.score.mean if window.score.n else None,
-        "features": {f.name: f.statistics for f in features},
+        "features": {f.name: f.statistics for f in report.features},
+        "drift": {
+            f.name: {
+                "method": f.drift.method,
+                "value": f.drift.value,
+                "threshold": f.drift.threshold,
+                "drifted": f.drift.drifted,
+            }
+            for f in report.features
+            if f.drift
+        },
+        "dataset": {
+            "drifted": report.drift.dataset_drifted,
+            "share_drifted": report.drift.share_drifted,
+        },
+        "multivariate": report.drift.multivariate,
         "breaches": [
             {
                 "feature": b.feature,
@@ -158,7 +158,7 @@ def result_record(
                 "value": b.value,
                 "threshold": b.threshold,
             }
-            for f in features
+            for f in report.features
             for b in f.breaches
         ],
     }

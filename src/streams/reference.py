@@ -3,7 +3,8 @@
 A profile fixes each numeric feature's bins (quantiles of the reference), so stage 1
 can fold live events into histograms on the same bins without ever seeing raw
 reference rows again. Built once from a file (``streams reference build``), stored
-as JSON.
+as JSON. Its numeric reservoirs share one key per row, so they join into the joint
+sample that the multivariate test needs.
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ import numpy as np
 import orjson
 
 from streams.sketches import CategoricalSketch, NumericSketch
+from streams.sketches.numeric import DEFAULT_RESERVOIR
 
 PROFILE_VERSION = 1
 DEFAULT_BINS = 10
+#: Reservoir of each numeric reference feature: twice a window's, so the reference side
+#: adds little sampling noise to the sample statistics (KS, Wasserstein, MMD).
+REFERENCE_SAMPLE = 2 * DEFAULT_RESERVOIR
+#: Key seed of reference rows: fixed, so a profile is a function of its file.
+REFERENCE_SEED = 1
 DATA_SUFFIXES = (".csv", ".parquet", ".jsonl")
 FeatureType = Literal["numeric", "categorical"]
 Sketch = NumericSketch | CategoricalSketch
@@ -39,14 +46,30 @@ def infer_type(values: Sequence[object]) -> FeatureType:
     return "numeric" if present and all(_is_number(v) for v in present) else "categorical"
 
 
-def numeric_bins(values: Sequence[object], bins: int = DEFAULT_BINS) -> NumericSketch:
+def row_keys(rows: int, seed: int) -> np.ndarray:
+    """One random 64-bit key per row of a file, shared by all its numeric features (live
+    events use the hash of their prediction id instead)."""
+    return np.random.default_rng(seed).integers(0, 2**64 - 1, size=rows, dtype=np.uint64)
+
+
+def _floats(values: Sequence[object] | np.ndarray) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return values
+    return np.array([v if _is_number(v) else np.nan for v in values], dtype=float)
+
+
+def numeric_bins(
+    values: Sequence[object] | np.ndarray,
+    bins: int = DEFAULT_BINS,
+    sample_size: int = REFERENCE_SAMPLE,
+) -> NumericSketch:
     """An empty sketch whose inner edges are the reference's quantiles."""
-    x = np.array([v for v in values if _is_number(v)], dtype=float)
+    x = _floats(values)
     x = x[np.isfinite(x)]
     if x.size == 0:
-        return NumericSketch([], 0.0, 0.0)
+        return NumericSketch([], 0.0, 0.0, reservoir_size=sample_size)
     edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1]))
-    return NumericSketch(edges, float(x.min()), float(x.max()))
+    return NumericSketch(edges, float(x.min()), float(x.max()), reservoir_size=sample_size)
 
 
 @dataclass
@@ -63,8 +86,15 @@ class ReferenceProfile:
         }
 
     def empty_sketches(self, names: Sequence[str] | None = None) -> dict[str, Sketch]:
-        """Fresh sketches on this reference's bins, for one window of live events."""
-        return {n: self.features[n].empty_like() for n in (names or self.features)}
+        """Fresh sketches on this reference's bins, with a window's reservoir size."""
+        out: dict[str, Sketch] = {}
+        for name in names or self.features:
+            ref = self.features[name]
+            if isinstance(ref, NumericSketch):
+                out[name] = NumericSketch(ref.edges, ref.lo, ref.hi, DEFAULT_RESERVOIR)
+            else:
+                out[name] = ref.empty_like()
+        return out
 
     def to_json(self) -> bytes:
         return orjson.dumps(
@@ -95,35 +125,46 @@ class ReferenceProfile:
         return cls(features, data["rows"], data.get("source", source))
 
 
+def _infer(values: Sequence[object] | np.ndarray) -> FeatureType:
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return "numeric"
+    return infer_type(list(values))
+
+
 def build_profile(
-    columns: Mapping[str, Sequence[object]],
+    columns: Mapping[str, Sequence[object] | np.ndarray],
     types: Mapping[str, FeatureType] | None = None,
     bins: int = DEFAULT_BINS,
     source: str = "",
     progress: Callable[[str], None] | None = None,
+    sample_size: int = REFERENCE_SAMPLE,
 ) -> ReferenceProfile:
-    """Profile every typed column (or every column, types inferred, when ``types`` is None)."""
-    wanted = dict(types) if types else {n: infer_type(v) for n, v in columns.items()}
+    """Profile every typed column (or every column, types inferred, when ``types`` is None).
+    Columns are lists (None for missing) or numpy arrays (NaN for missing)."""
+    wanted = dict(types) if types else {n: _infer(v) for n, v in columns.items()}
     missing = sorted(set(wanted) - set(columns))
     if missing:
         raise ReferenceError(f"{source}: reference data lacks columns: {', '.join(missing)}")
+    rows = len(next(iter(columns.values()), []))
+    keys = row_keys(rows, REFERENCE_SEED)
     features: dict[str, Sketch] = {}
     for name, kind in wanted.items():
-        values = list(columns[name])
+        values = columns[name]
         if kind == "numeric":
-            bad = next((v for v in values if v is not None and not _is_number(v)), None)
-            if bad is not None:
-                raise ReferenceError(
-                    f"{source}: column {name!r} is numeric in the config but holds {bad!r}"
-                )
-            sketch: Sketch = numeric_bins(values, bins)
+            if not (isinstance(values, np.ndarray) and values.dtype.kind == "f"):
+                bad = next((v for v in values if v is not None and not _is_number(v)), None)
+                if bad is not None:
+                    raise ReferenceError(
+                        f"{source}: column {name!r} is numeric in the config but holds {bad!r}"
+                    )
+            sketch: Sketch = numeric_bins(values, bins, sample_size)
+            sketch.update_batch(values, keys=keys)
         else:
             sketch = CategoricalSketch()
-        sketch.update_batch(values)
+            sketch.update_batch(values)
         features[name] = sketch
         if progress:
             progress(name)
-    rows = len(next(iter(columns.values()), []))
     return ReferenceProfile(features, rows, source)
 
 
@@ -134,9 +175,9 @@ def load_reference(path: Path, types: Mapping[str, FeatureType] | None = None) -
     if path.suffix == ".json":
         profile = ReferenceProfile.from_json(path.read_bytes(), str(path))
     elif path.suffix in DATA_SUFFIXES:
-        from streams.simulator.datafiles import read_columns
+        from streams.columns import read_arrays
 
-        profile = build_profile(read_columns(path), types, source=str(path))
+        profile = build_profile(read_arrays(path), types, source=str(path))
     else:
         raise ReferenceError(
             f"{path}: unsupported reference; use a .json profile or a "

@@ -29,7 +29,7 @@ def test_good_config_resolves_reference_next_to_file(tmp_path: Path) -> None:
     model = config.model("fraud")
     assert model is not None and model.window_s == 120
     assert model.reference == (tmp_path / "ref.json").resolve()
-    assert model.thresholds.psi == 0.2
+    assert model.drift.thresholds.psi == 0.2 and model.drift.correction == "bh"
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,8 @@ def test_state_keeps_one_entry_per_window_and_prunes_old_ones() -> None:
     later = WindowAggregate("m", 80 * 3600, {}, slow_threshold_ms=100)
     state.record_latency(later, W)
     assert [w.start for w in state.latency_history] == [80 * 3600]
-    assert ModelState.deserialize(state.serialize()).latency_history == state.latency_history
+    restored = ModelState.deserialize(state.serialize(), {}.get)
+    assert restored.latency_history == state.latency_history
 
 
 def test_latency_quantiles_follow_numpy() -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import chi2_contingency
 
+from streams.drift.distances import aligned_counts
 from streams.drift.psi import EPSILON
 
 
@@ -29,11 +30,7 @@ def chi_squared(reference: Mapping[str, int], current: Mapping[str, int]) -> Chi
     >>> round(r.statistic, 2), r.p_value < 1e-10, round(r.effect_size, 2)
     (83.33, True, 0.4)
     """
-    categories = sorted(
-        k for k in set(reference) | set(current) if reference.get(k, 0) + current.get(k, 0) > 0
-    )
-    ref = np.array([reference.get(k, 0) for k in categories], dtype=float)
-    cur = np.array([current.get(k, 0) for k in categories], dtype=float)
+    categories, ref, cur = aligned_counts(reference, current)
     if len(categories) < 2 or ref.sum() == 0 or cur.sum() == 0:
         return ChiSquaredResult(0.0, 1.0, 0.0)
     statistic, p_value, _, _ = chi2_contingency(np.vstack([ref, cur]), correction=False)

@@ -281,7 +281,11 @@ class Pipeline:
         if state is None:
             with partition_scope(self.partials.get_topic_name(), partition):
                 raw = self.stage2_table.get(model_id)
-            state = ModelState.deserialize(raw) if raw else ModelState(model_id)
+                state = (
+                    ModelState.deserialize(raw, self.stage2_table.get)
+                    if raw
+                    else ModelState(model_id)
+                )
             self._model_states[model_id] = state
         return state
 
@@ -301,13 +305,19 @@ class Pipeline:
             deliveries.append(await self._publish(spec, state, ready))
         await asyncio.gather(*deliveries)  # as in stage 1: state never runs ahead of output
         with partition_scope(self.partials.get_topic_name(), partition):
+            for key, value in state.window_entries().items():
+                if value is None:
+                    self.stage2_table.pop(key, None)
+                else:
+                    self.stage2_table[key] = value
             self.stage2_table[model_id] = state.serialize()
 
     async def _publish(self, spec: ModelSpec, state: ModelState, ready: Ready) -> Awaitable[Any]:
         """Alerts first, delivered, then the result: a consumer that sees a window's
         result can rely on its alerts being there. Returns the result's delivery."""
         config, window, revision = spec.config, ready.aggregate, ready.revision
-        features = evaluate_window(window, spec.reference, config)
+        report = evaluate_window(window, spec.reference.features, config)
+        features = report.features
         end = window.window_start + config.window_s
         self.metrics.observe_window(config.id, window.count, end, features)
         state.record_latency(window, config.window_s)
@@ -327,7 +337,7 @@ class Pipeline:
             )
             alerts = [transition_alert(config.id, t, window.window_start, end) for t in transitions]
         await asyncio.gather(*await self._send_alerts(alerts))
-        record = result_record(window, config, revision, features, time.time(), latency)
+        record = result_record(window, config, revision, report, time.time(), latency)
         return await self.results.send(key=config.id.encode(), value=orjson.dumps(record))
 
     async def _send_alerts(self, alerts: list[AlertEvent]) -> list[Awaitable[Any]]:

@@ -1,7 +1,10 @@
 """Stage 2 (reduce): merge the partials of all partitions per (model, window), and
 evaluate a window once every input partition's watermark has passed its end.
 
-Pure logic, no Kafka. One ``ModelState`` per model, stored in a table keyed by model.
+Pure logic, no Kafka. One ``ModelState`` per model, stored in a table keyed by model;
+its window aggregates (with their reservoir samples, far larger than the rest) are
+stored beside it under their own keys and written only when they change, so saving
+a state after each batch costs the windows the batch touched, not all 48 kept ones.
 Partials that arrive after their window was evaluated (late events, an idle partition
 that woke up) are merged into the kept aggregate and the window is re-evaluated with
 the next revision number.
@@ -10,6 +13,7 @@ the next revision number.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +22,8 @@ from streams.codec import pack, unpack
 from streams.lifecycle import Incident
 from streams.slo import WindowCounts, prune
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+WINDOW_VERSION = 1
 #: Evaluated windows kept for revisions; older late partials are counted and dropped.
 KEEP_EVALUATED = 48
 
@@ -36,6 +41,13 @@ class ModelState:
     too_late: int = 0
     latency_history: list[WindowCounts] = field(default_factory=list)
     incidents: dict[str, Incident] = field(default_factory=dict)
+    # per window: the sequence number of the last partial merged from each partition.
+    # Saved with the window, so that a crash between writing the windows and the rest
+    # of the state cannot merge a replayed partial twice
+    window_seqs: dict[int, dict[int, int]] = field(default_factory=dict)
+    # windows whose aggregate (or revision) changed, or that were dropped, since the
+    # last save: derived, not saved
+    changed: set[int] = field(default_factory=set)
 
     def record_latency(self, window: WindowAggregate, window_s: int) -> None:
         """Keep this window's SLO counts (a revision replaces the earlier ones)."""
@@ -45,6 +57,7 @@ class ModelState:
         self.latency_history = prune(sorted([*kept, counts], key=lambda w: w.start), end)
 
     def serialize(self) -> bytes:
+        """The state without its windows: those are ``window_entries``."""
         body = {
             "model_id": self.model_id,
             "num_partitions": self.num_partitions,
@@ -52,8 +65,8 @@ class ModelState:
                 str(p): (None if w == math.inf else w) for p, w in self.watermarks.items()
             },
             "last_seq": {str(p): s for p, s in self.last_seq.items()},
-            "open": [a.to_dict() for a in self.open.values()],
-            "evaluated": [[r, a.to_dict()] for r, a in self.evaluated.values()],
+            "open": sorted(self.open),
+            "evaluated": sorted(self.evaluated),
             "dirty": sorted(self.dirty),
             "duplicates": self.duplicates,
             "too_late": self.too_late,
@@ -62,8 +75,25 @@ class ModelState:
         }
         return pack(STATE_VERSION, body)
 
+    def window_entries(self) -> dict[str, bytes | None]:
+        """The windows changed since the last call, by table key; None: delete the key."""
+        entries: dict[str, bytes | None] = {}
+        for start in sorted(self.changed):
+            key, seqs = window_key(self.model_id, start), self.window_seqs.get(start, {})
+            if start in self.open:
+                entries[key] = _window_bytes(None, self.open[start], seqs)
+            elif start in self.evaluated:
+                revision, agg = self.evaluated[start]
+                entries[key] = _window_bytes(revision, agg, seqs)
+            else:
+                entries[key] = None
+                self.window_seqs.pop(start, None)
+        self.changed.clear()
+        return entries
+
     @classmethod
-    def deserialize(cls, raw: bytes) -> ModelState:
+    def deserialize(cls, raw: bytes, window: Callable[[str], bytes | None]) -> ModelState:
+        """Rebuild a state; ``window`` reads a window entry by its table key."""
         b = unpack(raw, STATE_VERSION, "model state")
         state = cls(
             b["model_id"],
@@ -76,13 +106,32 @@ class ModelState:
             latency_history=[WindowCounts(*w) for w in b["latency_history"]],
             incidents={k: Incident.from_dict(i) for k, i in b["incidents"].items()},
         )
-        for d in b["open"]:
-            agg = WindowAggregate.from_dict(d)
-            state.open[agg.window_start] = agg
-        for revision, d in b["evaluated"]:
-            agg = WindowAggregate.from_dict(d)
-            state.evaluated[agg.window_start] = (revision, agg)
+        for start in [*b["open"], *b["evaluated"]]:
+            raw_window = window(window_key(state.model_id, start))
+            if raw_window is None:  # dropped as too old, then a crash before this save
+                continue
+            entry = unpack(raw_window, WINDOW_VERSION, "window")
+            agg = WindowAggregate.from_dict(entry["aggregate"])
+            state.window_seqs[start] = {int(p): s for p, s in entry["seqs"].items()}
+            if entry["revision"] is None:
+                state.open[start] = agg
+            else:
+                state.evaluated[start] = (entry["revision"], agg)
         return state
+
+
+def window_key(model_id: str, window_start: int) -> str:
+    """Table key of one kept window of a model (model ids never contain a NUL)."""
+    return f"{model_id}\x00{window_start}"
+
+
+def _window_bytes(revision: int | None, aggregate: WindowAggregate, seqs: dict[int, int]) -> bytes:
+    body = {
+        "revision": revision,
+        "aggregate": aggregate.to_dict(),
+        "seqs": {str(p): s for p, s in seqs.items()},
+    }
+    return pack(WINDOW_VERSION, body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +147,13 @@ def apply_message(state: ModelState, body: dict[str, Any]) -> None:
     partition = body["partition"]
     state.num_partitions = max(state.num_partitions, body["num_partitions"])
     if body["kind"] == "partial":
-        if body["seq"] <= state.last_seq.get(partition, 0):
+        partial = WindowAggregate.from_dict(body["aggregate"])
+        seqs = state.window_seqs.setdefault(partial.window_start, {})
+        if body["seq"] <= max(state.last_seq.get(partition, 0), seqs.get(partition, 0)):
             state.duplicates += 1
             return
-        state.last_seq[partition] = body["seq"]
-        _merge(state, WindowAggregate.from_dict(body["aggregate"]))
+        state.last_seq[partition] = seqs[partition] = body["seq"]
+        _merge(state, partial)
     wm = body["watermark"]
     state.watermarks[partition] = math.inf if body["idle"] else (-math.inf if wm is None else wm)
 
@@ -116,8 +167,10 @@ def _merge(state: ModelState, partial: WindowAggregate) -> None:
         state.dirty.add(start)
     elif state.evaluated and start < min(state.evaluated):
         state.too_late += partial.count
+        return
     else:
         state.open[start] = partial
+    state.changed.add(start)
 
 
 def low_watermark(state: ModelState) -> float:
@@ -135,12 +188,15 @@ def take_ready(state: ModelState, window_s: int) -> list[Ready]:
         if start + window_s <= low:
             agg = state.open.pop(start)
             state.evaluated[start] = (0, agg)
+            state.changed.add(start)
             ready.append(Ready(agg, 0))
     for start in sorted(state.dirty):
         revision, agg = state.evaluated[start]
         state.evaluated[start] = (revision + 1, agg)
+        state.changed.add(start)
         ready.append(Ready(agg, revision + 1))
     state.dirty.clear()
     for start in sorted(state.evaluated)[:-KEEP_EVALUATED]:
         del state.evaluated[start]
+        state.changed.add(start)
     return ready

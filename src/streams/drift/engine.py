@@ -1,0 +1,183 @@
+"""The drift engine: every statistic of a feature from two sketches, the method that
+decides, the correction for testing many features at once, and the dataset verdict.
+
+Stage 2 (one window against its reference) and ``streams drift`` (two files) both
+run it, so a backtest answers exactly what the live pipeline would have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from streams.config import P_VALUE_METHODS, DriftConfig, FeatureType, MultivariateConfig
+from streams.drift.chi_squared import chi_squared
+from streams.drift.distances import (
+    aligned_counts,
+    hellinger,
+    jensen_shannon,
+    wasserstein_binned,
+)
+from streams.drift.ks import ks_test
+from streams.drift.mmd import mmd_test
+from streams.drift.multiple_testing import adjust_p_values
+from streams.drift.psi import psi
+from streams.sketches import CategoricalSketch, NumericSketch
+
+Sketch = NumericSketch | CategoricalSketch
+#: The statistic each method decides on (a p-value for the p-value methods).
+DECIDING_STATISTIC = {"ks": "ks_p_value", "chi2": "chi2_p_value"}
+#: Fixed permutation seed: a revision of a window gets the same MMD p-value.
+MMD_SEED = 0
+
+
+@dataclass
+class FeatureDrift:
+    """One feature's statistics and the verdict of its method."""
+
+    name: str
+    kind: FeatureType
+    statistics: dict[str, float]
+    method: str = ""
+    threshold: float = float("nan")
+    value: float = float("nan")  # the deciding statistic; p-values after correction
+    drifted: bool = False
+
+
+@dataclass
+class DriftReport:
+    features: list[FeatureDrift]
+    share_drifted: float = 0.0
+    dataset_drifted: bool = False
+    multivariate: dict[str, float] = field(default_factory=dict)
+
+
+def numeric_statistics(reference: NumericSketch, current: NumericSketch) -> dict[str, float]:
+    """Histogram statistics on the reference's bins (every value of the window), and KS
+    on the reservoirs (a p-value test for small windows, which the reservoir holds
+    whole or nearly)."""
+    if not current.n or not reference.n:
+        return {}
+    ks = ks_test(reference.sample, current.sample)
+    return {
+        "psi": psi(reference.counts, current.counts),
+        "jensen_shannon": jensen_shannon(reference.counts, current.counts),
+        "hellinger": hellinger(reference.counts, current.counts),
+        "ks": ks.statistic,
+        "ks_p_value": ks.p_value,
+        "wasserstein": wasserstein_binned(
+            reference.bounds(current),
+            (reference.counts, reference.sums),
+            (current.counts, current.sums),
+            float(np.sqrt(reference.variance)),
+        ),
+    }
+
+
+def categorical_statistics(
+    reference: CategoricalSketch, current: CategoricalSketch
+) -> dict[str, float]:
+    """Statistics on the category counts of both sides (the union of their categories)."""
+    if not current.n or not reference.n:
+        return {}
+    test = chi_squared(reference.counts, current.counts)
+    _, ref, cur = aligned_counts(reference.counts, current.counts)
+    return {
+        "chi2": test.statistic,
+        "chi2_p_value": test.p_value,
+        "chi2_effect_size": test.effect_size,
+        "psi": psi(ref, cur),
+        "jensen_shannon": jensen_shannon(ref, cur),
+        "hellinger": hellinger(ref, cur),
+    }
+
+
+def feature_statistics(name: str, reference: Sketch, current: Sketch) -> FeatureDrift:
+    if isinstance(current, NumericSketch):
+        if not isinstance(reference, NumericSketch):
+            raise TypeError(f"{name}: numeric window against a categorical reference")
+        return FeatureDrift(name, "numeric", numeric_statistics(reference, current))
+    if not isinstance(reference, CategoricalSketch):
+        raise TypeError(f"{name}: categorical window against a numeric reference")
+    return FeatureDrift(name, "categorical", categorical_statistics(reference, current))
+
+
+def decide(features: list[FeatureDrift], counts: Mapping[str, int], config: DriftConfig) -> None:
+    """Pick each feature's method by its type and sample size, correct the p-values of
+    the p-value methods across the model's features, and set the verdicts."""
+    p_methods: list[FeatureDrift] = []
+    for f in features:
+        f.method, f.threshold = config.method_for(f.name, f.kind, counts.get(f.name, 0))
+        f.value = f.statistics.get(DECIDING_STATISTIC.get(f.method, f.method), float("nan"))
+        if f.method in P_VALUE_METHODS:
+            p_methods.append(f)
+    adjusted = adjust_p_values([f.value for f in p_methods], config.correction)
+    for f, p in zip(p_methods, adjusted, strict=True):
+        f.value = float(p)
+    for f in features:
+        if np.isnan(f.value):
+            f.drifted = False
+        elif f.method in P_VALUE_METHODS:
+            f.drifted = f.value < f.threshold
+        else:
+            f.drifted = f.value > f.threshold
+
+
+def joint_sample(sketches: list[NumericSketch]) -> np.ndarray:
+    """Rows of the events present in every sketch's reservoir, one column per sketch.
+
+    The reservoirs keep the values with the smallest keys, and a key is the hash of the
+    event (or row), so every feature's reservoir holds mostly the same events."""
+    if not sketches:
+        return np.empty((0, 0))
+    keys = sketches[0].sample_keys
+    for s in sketches[1:]:
+        keys = np.intersect1d(keys, s.sample_keys)
+    columns = []
+    for s in sketches:
+        _, _, index = np.intersect1d(keys, s.sample_keys, return_indices=True)
+        columns.append(s.sample[index])
+    return np.column_stack(columns) if keys.size else np.empty((0, len(sketches)))
+
+
+def multivariate(
+    reference: Mapping[str, Sketch], current: Mapping[str, Sketch], config: MultivariateConfig
+) -> dict[str, float]:
+    """MMD between the joint samples of the numeric features, standardised by the
+    reference so that no feature dominates the kernel by its units."""
+    names = [n for n, s in current.items() if isinstance(s, NumericSketch)]
+    if not config.enabled or not names:
+        return {}
+    refs = [reference[n] for n in names]
+    ref = joint_sample(refs)  # type: ignore[arg-type]
+    cur = joint_sample([current[n] for n in names])  # type: ignore[misc]
+    if len(ref) < 2 or len(cur) < 2:
+        return {}
+    mean = np.array([r.mean for r in refs])  # type: ignore[union-attr]
+    std = np.array([np.sqrt(r.variance) or 1.0 for r in refs])  # type: ignore[union-attr]
+    result = mmd_test(
+        (ref - mean) / std,
+        (cur - mean) / std,
+        permutations=config.permutations,
+        seed=MMD_SEED,
+        max_rows=config.max_rows,
+    )
+    return {"mmd": result.mmd2, "mmd_p_value": result.p_value, "mmd_rows": float(len(cur))}
+
+
+def compare(
+    reference: Mapping[str, Sketch], current: Mapping[str, Sketch], config: DriftConfig
+) -> DriftReport:
+    """Every feature of ``current`` against ``reference``: statistics, verdicts, the
+    dataset verdict and the multivariate test."""
+    features = [feature_statistics(n, reference[n], s) for n, s in current.items()]
+    decide(features, {n: s.n for n, s in current.items()}, config)
+    share = sum(f.drifted for f in features) / len(features) if features else 0.0
+    return DriftReport(
+        features,
+        share_drifted=share,
+        dataset_drifted=bool(features) and share >= config.dataset_share,
+        multivariate=multivariate(reference, current, config.multivariate),
+    )

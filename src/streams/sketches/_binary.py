@@ -1,0 +1,52 @@
+"""The byte layout shared by both sketches: a format version byte, a kind byte, then a
+little-endian struct header and raw arrays. Compact and pickle-free, and a reader refuses
+bytes of another version or kind with a message that says which."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+class Reader:
+    """Reads a sketch's bytes front to back; every shortfall is a ValueError, not garbage."""
+
+    def __init__(self, raw: bytes, kind: bytes, what: str) -> None:
+        self.raw, self.what = memoryview(raw), what
+        if len(raw) < 2:
+            raise ValueError(f"{what} sketch bytes too short ({len(raw)} bytes)")
+        if raw[0] != FORMAT_VERSION:
+            raise ValueError(
+                f"unsupported {what} sketch format version {raw[0]} "
+                f"(this code reads version {FORMAT_VERSION})"
+            )
+        if raw[1:2] != kind:
+            raise ValueError(f"not a {what} sketch (kind byte {bytes(raw[1:2])!r})")
+        self.offset = 2
+
+    def take(self, size: int) -> memoryview:
+        end = self.offset + size
+        if end > len(self.raw):
+            raise ValueError(f"{self.what} sketch bytes truncated ({len(self.raw)} bytes)")
+        chunk, self.offset = self.raw[self.offset : end], end
+        return chunk
+
+    def unpack(self, header: struct.Struct) -> tuple:
+        return header.unpack(self.take(header.size))
+
+    def array(self, dtype: str, count: int) -> np.ndarray:
+        """A fresh, writable, native-endian copy of ``count`` items."""
+        item = np.dtype(dtype)
+        raw = self.take(item.itemsize * count)
+        return np.frombuffer(raw, dtype=item).astype(item.newbyteorder("="))
+
+    def done(self) -> None:
+        if self.offset != len(self.raw):
+            raise ValueError(f"{self.what} sketch bytes have {len(self.raw) - self.offset} extra")
+
+
+def header(kind: bytes) -> bytes:
+    return bytes([FORMAT_VERSION]) + kind
