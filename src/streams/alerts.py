@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from streams.evaluate import Breach, FeatureResult
+from streams.drift.online import OnlineDrift
+from streams.evaluate import SCORE_SERIES, Breach, FeatureResult
 from streams.events import AlertCategory, AlertEvent, Evidence, Severity
 from streams.infra import Finding
 from streams.lifecycle import Signal, Transition
@@ -43,6 +44,28 @@ def feature_signals(features: list[FeatureResult]) -> list[Signal]:
                 )
             )
     return signals
+
+
+#: The parameter that plays a detector's threshold in its evidence.
+_DETECTOR_LIMIT = ("threshold", "alpha", "delta")
+
+
+def online_signals(detections: list[OnlineDrift]) -> list[Signal]:
+    """One signal per detection, named by its detector and parameters: the score's
+    series is prediction drift, a feature's is data drift."""
+    return [
+        Signal(
+            AlertCategory.prediction_drift
+            if d.series == SCORE_SERIES
+            else AlertCategory.data_drift,
+            d.series,
+            Severity.warning,
+            f"{d.detector}({', '.join(f'{k}={v}' for k, v in sorted(d.params.items()))})",
+            d.value,
+            float(next((d.params[k] for k in _DETECTOR_LIMIT if k in d.params), 0.0)),
+        )
+        for d in detections
+    ]
 
 
 def slo_signals(burns: list[BurnAlert]) -> list[Signal]:

@@ -45,9 +45,18 @@ class DistanceThresholds(_Strict):
     Wasserstein is in reference standard deviations."""
 
     psi: float = Field(default=0.2, gt=0)
-    wasserstein: float = Field(default=0.1, gt=0)
+    wasserstein: float = Field(default=0.25, gt=0)
     jensen_shannon: float = Field(default=0.1, gt=0, le=1)
     hellinger: float = Field(default=0.1, gt=0, le=1)
+
+
+class EffectGates(_Strict):
+    """The smallest effect a p-value method may call drift: on a window of a few hundred
+    events a p-value already flags a daily cycle of a fifth of a standard deviation.
+    KS is gated on its statistic (the largest CDF gap), chi-squared on Cohen's w."""
+
+    ks: float = Field(default=0.15, ge=0, le=1)
+    chi2: float = Field(default=0.1, ge=0)
 
 
 class FeatureOverride(_Strict):
@@ -66,12 +75,25 @@ class MultivariateConfig(_Strict):
     max_rows: int = Field(default=500, ge=10)
 
 
+class OnlineConfig(_Strict):
+    """river's ADWIN, PageHinkley and KSWIN over each feature's per-window summary (its
+    mean in reference standard deviations; Jensen-Shannon for categorical features) and
+    the mean prediction score. Parameters: streams/drift/online.py."""
+
+    enabled: bool = True
+    history: int = Field(
+        default=500, ge=10, description="Windows kept per series to rebuild after a restart."
+    )
+
+
 class ReferenceMode(_Strict):
     """What a window is compared with: the static profile, the merge of the previous
     ``windows`` windows, or the same hour of the previous week."""
 
     kind: Literal["static", "rolling", "seasonal"] = "static"
-    windows: int = Field(default=12, ge=1, description="Windows merged by `rolling`.")
+    windows: int = Field(
+        default=12, ge=1, le=48, description="Windows merged by `rolling` (stage 2 keeps 48)."
+    )
 
 
 class DriftConfig(_Strict):
@@ -86,19 +108,21 @@ class DriftConfig(_Strict):
     numeric_large: Method = "wasserstein"
     categorical_small: Method = "chi2"
     categorical_large: Method = "jensen_shannon"
-    p_value: float = Field(default=0.05, gt=0, lt=1)
+    p_value: float = Field(default=0.01, gt=0, lt=1)
     correction: Literal["bh", "bonferroni", "none"] = "bh"
     thresholds: DistanceThresholds = DistanceThresholds()
+    effect_gates: EffectGates = EffectGates()
     dataset_share: float = Field(default=0.5, gt=0, le=1)
     features: dict[str, FeatureOverride] = Field(default_factory=dict)
     multivariate: MultivariateConfig = MultivariateConfig()
+    online: OnlineConfig = OnlineConfig()
     reference: ReferenceMode = ReferenceMode()
 
     def method_for(self, feature: str, kind: FeatureType, n: int) -> tuple[Method, float]:
         """The method deciding a feature's drift and its threshold, for ``n`` values.
 
         >>> DriftConfig().method_for("x", "numeric", 500)
-        ('ks', 0.05)
+        ('ks', 0.01)
         >>> DriftConfig().method_for("x", "categorical", 5000)
         ('jensen_shannon', 0.1)
         """

@@ -86,14 +86,22 @@ def quality(name: str, cur: Sketch, ref: Sketch, limits: Thresholds) -> tuple[di
 
 
 def evaluate_features(
-    current: Mapping[str, Sketch], reference: Mapping[str, Sketch], config: ModelConfig, count: int
+    current: Mapping[str, Sketch],
+    reference: Mapping[str, Sketch],
+    config: ModelConfig,
+    count: int,
+    baseline: Mapping[str, Sketch] | None = None,
 ) -> WindowReport:
-    """Every configured feature's statistics and breaches; none below the minimum size."""
+    """Every configured feature's statistics and breaches; none below the minimum size.
+    Drift is against ``reference``, data quality against ``baseline`` (the static
+    profile; default: ``reference``), so a rolling reference cannot absorb a feature
+    that keeps serving zeros."""
     report = compare(reference, current, config.drift)
+    baseline = baseline or reference
     results = []
     for drift in report.features:
         stats, breaches = quality(
-            drift.name, current[drift.name], reference[drift.name], config.thresholds
+            drift.name, current[drift.name], baseline[drift.name], config.thresholds
         )
         if drift.drifted:
             breaches.append(
@@ -109,10 +117,36 @@ def evaluate_features(
     return WindowReport(results, report)
 
 
+#: The online detectors' series of the prediction score.
+SCORE_SERIES = "prediction_score"
+
+
+def window_summaries(
+    report: WindowReport, window: WindowAggregate, reference: Mapping[str, Sketch]
+) -> dict[str, float]:
+    """One number per series for the online detectors: a numeric feature's mean in
+    reference standard deviations from the reference mean, a categorical feature's
+    Jensen-Shannon distance, and the mean prediction score."""
+    out: dict[str, float] = {}
+    for f in report.features:
+        ref = reference[f.name]
+        if isinstance(ref, NumericSketch):
+            std = ref.variance**0.5 or 1.0
+            out[f.name] = (f.statistics.get("mean", float("nan")) - ref.mean) / std
+        else:
+            out[f.name] = f.statistics.get("jensen_shannon", float("nan"))
+    if window.score.n:
+        out[SCORE_SERIES] = window.score.mean
+    return out
+
+
 def evaluate_window(
-    window: WindowAggregate, reference: Mapping[str, Sketch], config: ModelConfig
+    window: WindowAggregate,
+    reference: Mapping[str, Sketch],
+    config: ModelConfig,
+    baseline: Mapping[str, Sketch] | None = None,
 ) -> WindowReport:
-    return evaluate_features(window.features, reference, config, window.count)
+    return evaluate_features(window.features, reference, config, window.count, baseline)
 
 
 def result_record(

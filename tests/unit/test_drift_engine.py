@@ -37,36 +37,51 @@ def test_binned_wasserstein_is_close_to_scipy_on_raw_values(name: str, shift: fl
 
 def test_method_follows_window_size_and_overrides() -> None:
     config = DriftConfig(features={"c": FeatureOverride(method="psi", threshold=0.3)})
-    assert config.method_for("x", "numeric", 999) == ("ks", 0.05)
-    assert config.method_for("x", "numeric", 1000) == ("wasserstein", 0.1)
+    assert config.method_for("x", "numeric", 999) == ("ks", 0.01)
+    assert config.method_for("x", "numeric", 1000) == ("wasserstein", 0.25)
     assert config.method_for("c", "categorical", 10) == ("psi", 0.3)
-    assert config.method_for("y", "categorical", 10) == ("chi2", 0.05)
+    assert config.method_for("y", "categorical", 10) == ("chi2", 0.01)
+    assert config.method_for("y", "categorical", 1000) == ("jensen_shannon", 0.1)
+
+
+def _ks(p_values: list[float]) -> list[Verdict]:
+    return [
+        Verdict(f"f{i}", "numeric", {"ks_p_value": v, "ks": 0.2}) for i, v in enumerate(p_values)
+    ]
 
 
 def test_bh_correction_decides_on_adjusted_p_values() -> None:
     p = [0.005, 0.02, 0.03, 0.04, 0.5]
-    features = [Verdict(f"f{i}", "numeric", {"ks_p_value": v, "ks": 0.1}) for i, v in enumerate(p)]
-    decide(features, {f.name: 10 for f in features}, DriftConfig())
+    sizes = {f"f{i}": 10 for i in range(len(p))}
+    features = _ks(p)
+    decide(features, sizes, DriftConfig(p_value=0.05))
     # BH by hand: p_(k) * m / k, made monotone from the top
     assert [round(f.value, 6) for f in features] == [0.025, 0.05, 0.05, 0.05, 0.5]
     assert [f.drifted for f in features] == [True, False, False, False, False]  # 0.05 < 0.05
-    features = [Verdict(f.name, "numeric", f.statistics) for f in features]
-    decide(features, {f.name: 10 for f in features}, DriftConfig(correction="none"))
+    features = _ks(p)
+    decide(features, sizes, DriftConfig(p_value=0.05, correction="none"))
     assert [f.drifted for f in features] == [True, True, True, True, False]
-    features = [Verdict(f.name, "numeric", f.statistics) for f in features]
-    decide(features, {f.name: 10 for f in features}, DriftConfig(correction="bonferroni"))
+    features = _ks(p)
+    decide(features, sizes, DriftConfig(p_value=0.05, correction="bonferroni"))
     assert [f.drifted for f in features] == [True, False, False, False, False]
+
+
+def test_p_value_methods_are_gated_on_effect_size() -> None:
+    tiny = Verdict("a", "numeric", {"ks_p_value": 1e-9, "ks": 0.05})
+    large = Verdict("b", "categorical", {"chi2_p_value": 1e-9, "chi2_effect_size": 0.3})
+    decide([tiny, large], {"a": 900, "b": 900}, DriftConfig())
+    assert (tiny.drifted, large.drifted) == (False, True)
 
 
 def test_distance_methods_are_not_corrected_and_nan_never_drifts() -> None:
     features = [
-        Verdict("a", "numeric", {"wasserstein": 0.2}),
+        Verdict("a", "numeric", {"wasserstein": 0.3}),
         Verdict("b", "numeric", {"wasserstein": 0.05}),
         Verdict("c", "numeric", {}),
     ]
     decide(features, {"a": 5000, "b": 5000, "c": 5000}, DriftConfig())
     assert [f.drifted for f in features] == [True, False, False]
-    assert features[0].value == 0.2
+    assert features[0].value == 0.3
 
 
 def _columns(n: int, shift: float = 0.0, seed: int = 0) -> dict[str, np.ndarray]:

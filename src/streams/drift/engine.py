@@ -29,6 +29,8 @@ from streams.sketches import CategoricalSketch, NumericSketch
 Sketch = NumericSketch | CategoricalSketch
 #: The statistic each method decides on (a p-value for the p-value methods).
 DECIDING_STATISTIC = {"ks": "ks_p_value", "chi2": "chi2_p_value"}
+#: The effect size that gates each p-value method.
+EFFECT_STATISTIC = {"ks": "ks", "chi2": "chi2_effect_size"}
 #: Fixed permutation seed: a revision of a window gets the same MMD p-value.
 MMD_SEED = 0
 
@@ -106,7 +108,9 @@ def feature_statistics(name: str, reference: Sketch, current: Sketch) -> Feature
 
 def decide(features: list[FeatureDrift], counts: Mapping[str, int], config: DriftConfig) -> None:
     """Pick each feature's method by its type and sample size, correct the p-values of
-    the p-value methods across the model's features, and set the verdicts."""
+    the p-value methods across the model's features, and set the verdicts: a p-value
+    method needs a corrected p below its level and an effect above its gate, a distance
+    method a distance above its threshold."""
     p_methods: list[FeatureDrift] = []
     for f in features:
         f.method, f.threshold = config.method_for(f.name, f.kind, counts.get(f.name, 0))
@@ -120,7 +124,9 @@ def decide(features: list[FeatureDrift], counts: Mapping[str, int], config: Drif
         if np.isnan(f.value):
             f.drifted = False
         elif f.method in P_VALUE_METHODS:
-            f.drifted = f.value < f.threshold
+            gate = getattr(config.effect_gates, f.method)
+            effect = f.statistics.get(EFFECT_STATISTIC[f.method], 0.0)
+            f.drifted = f.value < f.threshold and effect > gate
         else:
             f.drifted = f.value > f.threshold
 

@@ -22,14 +22,22 @@ import orjson
 from faust.streams import _current_event  # the partition context Faust tables write in
 from faust.types import TP
 
-from streams.alerts import feature_signals, infra_alert, slo_signals, transition_alert
+from streams.alerts import (
+    feature_signals,
+    infra_alert,
+    online_signals,
+    slo_signals,
+    transition_alert,
+)
 from streams.config import MonitorConfig
-from streams.evaluate import evaluate_window, result_record
+from streams.drift.online import OnlineDetectors
+from streams.evaluate import evaluate_window, result_record, window_summaries
 from streams.events import AlertEvent, TelemetryEvent
 from streams.infra import NodeState, newly_silent, observe
 from streams.ingest import Rejection, deadletter_record, decode_event
 from streams.lifecycle import step
 from streams.metrics import PipelineMetrics
+from streams.pipeline.references import ReferenceChooser
 from streams.pipeline.stage1 import DeadLetter, ModelSpec, Output, PartitionState, Stage1
 from streams.pipeline.stage2 import ModelState, Ready, apply_message, take_ready
 from streams.slo import breached, latency_summary
@@ -116,6 +124,7 @@ class Pipeline:
         # would then depend on timing, and a replay could not reproduce them
         self._stage1_lock = asyncio.Lock()
         self._model_states: dict[str, ModelState] = {}
+        self._choosers: dict[str, ReferenceChooser] = {}
         self._events_counter = {m: metrics.events.labels(m) for m in self.models}
         for model_id, spec in self.models.items():
             metrics.window_duration.labels(model_id).set(spec.config.window_s)
@@ -253,6 +262,7 @@ class Pipeline:
                 }
             if tp.topic == self.partials.get_topic_name():
                 self._model_states.clear()  # reloaded from the table when next needed
+                self._choosers.clear()
 
     # -- stage 2 ---------------------------------------------------------------
     def _evaluate_agent(self) -> Callable[[Any], Any]:
@@ -281,10 +291,11 @@ class Pipeline:
         if state is None:
             with partition_scope(self.partials.get_topic_name(), partition):
                 raw = self.stage2_table.get(model_id)
+                history = self.models[model_id].config.drift.online.history
                 state = (
-                    ModelState.deserialize(raw, self.stage2_table.get)
+                    ModelState.deserialize(raw, self.stage2_table.get, history)
                     if raw
-                    else ModelState(model_id)
+                    else ModelState(model_id, online=OnlineDetectors(history=history))
                 )
             self._model_states[model_id] = state
         return state
@@ -302,7 +313,7 @@ class Pipeline:
             self.metrics.duplicate_partials.labels(model_id).inc(state.duplicates - duplicates)
         deliveries = []
         for ready in take_ready(state, spec.config.window_s):
-            deliveries.append(await self._publish(spec, state, ready))
+            deliveries.append(await self._publish(spec, state, ready, partition))
         await asyncio.gather(*deliveries)  # as in stage 1: state never runs ahead of output
         with partition_scope(self.partials.get_topic_name(), partition):
             for key, value in state.window_entries().items():
@@ -312,11 +323,33 @@ class Pipeline:
                     self.stage2_table[key] = value
             self.stage2_table[model_id] = state.serialize()
 
-    async def _publish(self, spec: ModelSpec, state: ModelState, ready: Ready) -> Awaitable[Any]:
+    def _reference_chooser(self, spec: ModelSpec, partition: int) -> ReferenceChooser:
+        chooser = self._choosers.get(spec.config.id)
+        if chooser is None:
+            topic = self.partials.get_topic_name()
+
+            def read(key: str) -> bytes | None:
+                with partition_scope(topic, partition):
+                    return self.stage2_table.get(key)
+
+            config = spec.config
+            chooser = self._choosers[config.id] = ReferenceChooser(
+                config.id, spec.reference.features, config.drift.reference, config.window_s, read
+            )
+        return chooser
+
+    async def _publish(
+        self, spec: ModelSpec, state: ModelState, ready: Ready, partition: int
+    ) -> Awaitable[Any]:
         """Alerts first, delivered, then the result: a consumer that sees a window's
         result can rely on its alerts being there. Returns the result's delivery."""
         config, window, revision = spec.config, ready.aggregate, ready.revision
-        report = evaluate_window(window, spec.reference.features, config)
+        chooser = self._reference_chooser(spec, partition)
+        earlier = {
+            s: a.features for s, (_, a) in state.evaluated.items() if s < window.window_start
+        }
+        reference, reference_kind = chooser.choose(window.window_start, earlier)
+        report = evaluate_window(window, reference, config, baseline=spec.reference.features)
         features = report.features
         end = window.window_start + config.window_s
         self.metrics.observe_window(config.id, window.count, end, features)
@@ -324,7 +357,14 @@ class Pipeline:
         latency = latency_summary(window, state.latency_history, end, config.latency_slo)
         alerts = []
         if revision == 0:  # a revision updates the record; the lifecycle saw the first
+            state.pending.update(chooser.observe(window.window_start, window.features))
             signals = feature_signals(features)
+            if config.drift.online.enabled:
+                summaries = window_summaries(report, window, reference)
+                seen = {(s.category, s.subject) for s in signals}
+                online = online_signals(state.feed_online(window.window_start, summaries))
+                # a subject's own test leads; a detector only adds subjects it found alone
+                signals += [s for s in online if (s.category, s.subject) not in seen]
             if config.latency_slo:
                 signals += slo_signals(breached(state.latency_history, end, config.latency_slo))
             rules = config.alerting
@@ -338,6 +378,7 @@ class Pipeline:
             alerts = [transition_alert(config.id, t, window.window_start, end) for t in transitions]
         await asyncio.gather(*await self._send_alerts(alerts))
         record = result_record(window, config, revision, report, time.time(), latency)
+        record["reference"] = reference_kind
         return await self.results.send(key=config.id.encode(), value=orjson.dumps(record))
 
     async def _send_alerts(self, alerts: list[AlertEvent]) -> list[Awaitable[Any]]:

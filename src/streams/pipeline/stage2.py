@@ -19,6 +19,7 @@ from typing import Any
 
 from streams.aggregate import WindowAggregate
 from streams.codec import pack, unpack
+from streams.drift.online import OnlineDetectors, OnlineDrift
 from streams.lifecycle import Incident
 from streams.slo import WindowCounts, prune
 
@@ -48,6 +49,15 @@ class ModelState:
     # windows whose aggregate (or revision) changed, or that were dropped, since the
     # last save: derived, not saved
     changed: set[int] = field(default_factory=set)
+    # river detectors over per-window summaries, saved under their own key when fed
+    online: OnlineDetectors = field(default_factory=OnlineDetectors)
+    online_changed: bool = False
+    # other table writes of this batch (seasonal reference slots); None: delete
+    pending: dict[str, bytes | None] = field(default_factory=dict)
+
+    def feed_online(self, window_start: int, summaries: dict[str, float]) -> list[OnlineDrift]:
+        self.online_changed = True
+        return self.online.update(window_start, summaries)
 
     def record_latency(self, window: WindowAggregate, window_s: int) -> None:
         """Keep this window's SLO counts (a revision replaces the earlier ones)."""
@@ -89,11 +99,18 @@ class ModelState:
                 entries[key] = None
                 self.window_seqs.pop(start, None)
         self.changed.clear()
+        if self.online_changed:
+            entries[online_key(self.model_id)] = self.online.to_bytes()
+            self.online_changed = False
+        entries.update(self.pending)
+        self.pending.clear()
         return entries
 
     @classmethod
-    def deserialize(cls, raw: bytes, window: Callable[[str], bytes | None]) -> ModelState:
-        """Rebuild a state; ``window`` reads a window entry by its table key."""
+    def deserialize(
+        cls, raw: bytes, window: Callable[[str], bytes | None], online_history: int = 500
+    ) -> ModelState:
+        """Rebuild a state; ``window`` reads an entry (window or detectors) by table key."""
         b = unpack(raw, STATE_VERSION, "model state")
         state = cls(
             b["model_id"],
@@ -105,6 +122,12 @@ class ModelState:
             dirty=set(b["dirty"]),
             latency_history=[WindowCounts(*w) for w in b["latency_history"]],
             incidents={k: Incident.from_dict(i) for k, i in b["incidents"].items()},
+        )
+        raw_online = window(online_key(state.model_id))
+        state.online = (
+            OnlineDetectors.from_bytes(raw_online, history=online_history)
+            if raw_online
+            else OnlineDetectors(history=online_history)
         )
         for start in [*b["open"], *b["evaluated"]]:
             raw_window = window(window_key(state.model_id, start))
@@ -123,6 +146,10 @@ class ModelState:
 def window_key(model_id: str, window_start: int) -> str:
     """Table key of one kept window of a model (model ids never contain a NUL)."""
     return f"{model_id}\x00{window_start}"
+
+
+def online_key(model_id: str) -> str:
+    return f"{model_id}\x00online"
 
 
 def _window_bytes(revision: int | None, aggregate: WindowAggregate, seqs: dict[int, int]) -> bytes:
