@@ -43,10 +43,10 @@ def _config(path: str | None) -> MonitorConfig:
 
 def _with_overrides(config: MonitorConfig, args: argparse.Namespace) -> MonitorConfig:
     """The same config file across environments: only the addresses differ."""
-    if args.bootstrap:
+    if getattr(args, "bootstrap", None):
         kafka = config.kafka.model_copy(update={"bootstrap": args.bootstrap})
         config = config.model_copy(update={"kafka": kafka})
-    if args.metrics_host:
+    if getattr(args, "metrics_host", None):
         worker = config.worker.model_copy(update={"metrics_host": args.metrics_host})
         config = config.model_copy(update={"worker": worker})
     return config
@@ -101,6 +101,32 @@ def cmd_reference_build(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     Path(args.output).write_bytes(profile.to_json())
     print(f"{args.output}: {profile.rows} rows, {len(profile.features)} features")
+    return 0
+
+
+def cmd_reference_publish(args: argparse.Namespace) -> int:
+    from streams.columns import read_arrays
+    from streams.kafka.local import BrokerError
+    from streams.reference import build_profile, load_reference
+    from streams.reference_topic import publish_reference
+
+    try:
+        config = _with_overrides(load_config(args.config), args)
+        model = config.model(args.model) if args.model else config.models[0]
+        if model is None:
+            return _fail(f"{args.config}: no model {args.model!r}")
+        profile = load_reference(model.reference, model.features)
+        if args.input:
+            columns = read_arrays(Path(args.input))
+            profile = build_profile(columns, model.features, source=args.input, bins_from=profile)
+        topic = config.kafka.topics.references
+        size = publish_reference(config.kafka.bootstrap, topic, model.id, profile)
+    except (ConfigError, ReferenceError, ValueError, OSError, BrokerError) as exc:
+        return _fail(str(exc))
+    print(
+        f"{topic}: published the reference of {model.id} ({profile.rows} rows, "
+        f"{len(profile.features)} features, {size} bytes); running workers switch to it"
+    )
     return 0
 
 
@@ -166,6 +192,19 @@ def _register_core(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--model", help="model id in --config (default: its first model)")
     r.add_argument("--bins", type=int, default=10, help="quantile bins per numeric feature")
     r.set_defaults(func=cmd_reference_build)
+    r = rsub.add_parser(
+        "publish",
+        help="publish a model's reference to the references topic (workers pick it up)",
+        description="Publish the configured reference of a model, or a new one profiled "
+        "from --input on the configured reference's bins, to the compacted references "
+        "topic. Workers read it at start and switch to it while running; a profile on "
+        "other bins is refused (live windows are sketched on the configured bins).",
+    )
+    r.add_argument("--config", required=True, help="monitor config YAML")
+    r.add_argument("--model", help="model id in --config (default: its first model)")
+    r.add_argument("--input", help="new reference data (.csv, .parquet, .jsonl)")
+    r.add_argument("--bootstrap", help="override kafka.bootstrap of the config")
+    r.set_defaults(func=cmd_reference_publish)
 
     p = sub.add_parser("schemas", help="write (or --check) the JSON Schemas of every topic")
     p.add_argument("--dir", default="schemas")

@@ -23,6 +23,9 @@ FEATURE_GAUGES = {
     "missing_rate": "Share of missing values of the feature in the last evaluated window.",
     "chi2_p_value": "Chi-squared p-value of the feature in the last evaluated window.",
     "chi2_effect_size": "Cohen's w of the feature against the reference, last window.",
+    "wasserstein": "Wasserstein distance to the reference, in reference standard deviations.",
+    "jensen_shannon": "Jensen-Shannon distance (base 2) to the reference, last window.",
+    "ks_p_value": "Two-sample KS p-value (uncorrected) against the reference, last window.",
 }
 
 
@@ -97,6 +100,24 @@ class PipelineMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.feature_drift = Gauge(
+            name("feature", "drifted"),
+            "1 when the feature's drift method flagged it in the last evaluated window.",
+            ["model", "feature"],
+            registry=r,
+        )
+        self.dataset_drift_share = Gauge(
+            name("dataset", "drifted_share"),
+            "Share of the model's features flagged as drifted in the last evaluated window.",
+            ["model"],
+            registry=r,
+        )
+        self.reference_updates = Counter(
+            name("reference", "updates"),
+            "Published references received, by outcome (applied, or refused: other bins).",
+            ["model", "outcome"],
+            registry=r,
+        )
         self.alerts = Counter(
             name("alerts", "emitted"),
             "Alert events produced.",
@@ -110,8 +131,13 @@ class PipelineMetrics:
         self.windows.labels(model_id).inc()
         self.window_events.labels(model_id).set(count)
         self.window_end.labels(model_id).set(window_end)
+        drifted = [f.drift.drifted for f in features if f.drift]
+        if drifted:
+            self.dataset_drift_share.labels(model_id).set(sum(drifted) / len(drifted))
         for f in features:
             self.feature_breach.labels(model_id, f.name).set(1 if f.breaches else 0)
+            if f.drift:
+                self.feature_drift.labels(model_id, f.name).set(1 if f.drift.drifted else 0)
             for stat, gauge in self.feature.items():
                 if stat in f.statistics:
                     gauge.labels(model_id, f.name).set(f.statistics[stat])

@@ -17,10 +17,13 @@ from typing import Literal
 import numpy as np
 import orjson
 
+from streams.codec import pack, unpack
 from streams.sketches import CategoricalSketch, NumericSketch
+from streams.sketches.collection import sketches_from_json, sketches_to_json
 from streams.sketches.numeric import DEFAULT_RESERVOIR
 
 PROFILE_VERSION = 1
+TOPIC_VERSION = 1
 DEFAULT_BINS = 10
 #: Reservoir of each numeric reference feature: twice a window's, so the reference side
 #: adds little sampling noise to the sample statistics (KS, Wasserstein, MMD).
@@ -34,6 +37,14 @@ Sketch = NumericSketch | CategoricalSketch
 
 class ReferenceError(ValueError):
     """The reference file or profile cannot be used; the message says which and why."""
+
+
+def _same_bins(a: Sketch, b: Sketch | None) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, NumericSketch) and isinstance(b, NumericSketch):
+        return np.array_equal(a.edges, b.edges) and (a.lo, a.hi) == (b.lo, b.hi)
+    return True
 
 
 def _is_number(v: object) -> bool:
@@ -110,6 +121,29 @@ class ReferenceProfile:
             option=orjson.OPT_INDENT_2,
         )
 
+    def to_bytes(self) -> bytes:
+        """The compact form published to the ``references`` topic."""
+        body = {
+            "rows": self.rows,
+            "source": self.source,
+            "features": sketches_to_json(self.features),
+        }
+        return pack(TOPIC_VERSION, body)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> ReferenceProfile:
+        body = unpack(raw, TOPIC_VERSION, "published reference")
+        return cls(sketches_from_json(body["features"]), body["rows"], body["source"])
+
+    def bins_differ(self, other: ReferenceProfile) -> list[str]:
+        """Features of both whose type or bins differ: window sketches made on one
+        profile's bins cannot be compared with (or merged into) the other's."""
+        return [
+            name
+            for name, theirs in other.features.items()
+            if name in self.features and not _same_bins(self.features[name], theirs)
+        ]
+
     @classmethod
     def from_json(cls, raw: bytes, source: str = "") -> ReferenceProfile:
         data = orjson.loads(raw)
@@ -138,9 +172,12 @@ def build_profile(
     source: str = "",
     progress: Callable[[str], None] | None = None,
     sample_size: int = REFERENCE_SAMPLE,
+    bins_from: ReferenceProfile | None = None,
 ) -> ReferenceProfile:
     """Profile every typed column (or every column, types inferred, when ``types`` is None).
-    Columns are lists (None for missing) or numpy arrays (NaN for missing)."""
+    Columns are lists (None for missing) or numpy arrays (NaN for missing). With
+    ``bins_from``, numeric features keep that profile's bins (a new reference for a
+    running model must: its live windows are sketched on them)."""
     wanted = dict(types) if types else {n: _infer(v) for n, v in columns.items()}
     missing = sorted(set(wanted) - set(columns))
     if missing:
@@ -157,7 +194,11 @@ def build_profile(
                     raise ReferenceError(
                         f"{source}: column {name!r} is numeric in the config but holds {bad!r}"
                     )
-            sketch: Sketch = numeric_bins(values, bins, sample_size)
+            base = bins_from.features.get(name) if bins_from else None
+            if isinstance(base, NumericSketch):
+                sketch: Sketch = NumericSketch(base.edges, base.lo, base.hi, sample_size)
+            else:
+                sketch = numeric_bins(values, bins, sample_size)
             sketch.update_batch(values, keys=keys)
         else:
             sketch = CategoricalSketch()

@@ -12,6 +12,7 @@ from prometheus_client import start_http_server
 from streams.config import MonitorConfig
 from streams.events import AlertEvent
 from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
+from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG, BroadcastReader
 from streams.metrics import PipelineMetrics
 from streams.pipeline.app import TABLES, Pipeline
 from streams.pipeline.stage1 import ModelSpec
@@ -36,7 +37,7 @@ def topic_specs(config: MonitorConfig) -> dict[str, TopicSpec]:
             t.node_telemetry,
         )
     }
-    specs[t.references] = TopicSpec(1, COMPACTED)
+    specs[t.references] = TopicSpec(1, BROADCAST_TOPIC_CONFIG)
     # created here, not left to Faust, so a broker's auto-creation can never make them
     # with another partition count than their source topics
     for table in TABLES:
@@ -63,7 +64,11 @@ def build_pipeline(
     ensure_topics(bootstrap, topic_specs(config))
     partitions = topic_partition_count(bootstrap, config.kafka.topics.predictions)
     assert partitions, "ensure_topics returned before the predictions topic was visible"
-    return Pipeline(config, load_models(config), partitions, metrics, on_alert)
+    references = BroadcastReader(bootstrap, config.kafka.topics.references)
+    models = load_models(config)
+    pipeline = Pipeline(config, models, partitions, metrics, on_alert, references)
+    pipeline.apply_references(references.load())
+    return pipeline
 
 
 def run_worker(config: MonitorConfig, print_alerts: bool = False, loglevel: str = "warning") -> int:

@@ -35,14 +35,18 @@ from streams.evaluate import evaluate_window, result_record, window_summaries
 from streams.events import AlertEvent, TelemetryEvent
 from streams.infra import NodeState, newly_silent, observe
 from streams.ingest import Rejection, deadletter_record, decode_event
+from streams.kafka.broadcast import BroadcastReader
 from streams.lifecycle import step
 from streams.metrics import PipelineMetrics
 from streams.pipeline.references import ReferenceChooser
 from streams.pipeline.stage1 import DeadLetter, ModelSpec, Output, PartitionState, Stage1
 from streams.pipeline.stage2 import ModelState, Ready, apply_message, take_ready
+from streams.reference_topic import accept
 from streams.slo import breached, latency_summary
 
 log = logging.getLogger(__name__)
+#: Seconds between looks at the references topic.
+REFERENCE_POLL_S = 5.0
 TABLES = ("stage1-state", "stage2-state", "infra-state")
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
@@ -82,8 +86,10 @@ class Pipeline:
         num_partitions: int,
         metrics: PipelineMetrics,
         on_alert: Callable[[AlertEvent], None] | None = None,
+        references: BroadcastReader | None = None,
     ) -> None:
         self.config = config
+        self.references = references
         self.models = dict(models)
         self.metrics = metrics
         self.on_alert = on_alert
@@ -139,6 +145,30 @@ class Pipeline:
         silent_after = config.infrastructure.silent_after_s
         self.app.timer(interval=max(silent_after / 4, 0.2))(self._silent_check)
         self.app.on_partitions_revoked.connect(self._on_revoked)
+        if references is not None:
+            self.app.timer(interval=REFERENCE_POLL_S)(self._poll_references)
+
+    # -- references ------------------------------------------------------------
+    def apply_references(self, published: Mapping[str, bytes | None]) -> None:
+        """Switch models to newly published references (same bins only, see
+        streams/reference_topic.py); stage 2 compares the next windows with them."""
+        current = {m: spec.reference for m, spec in self.models.items()}
+        for update in accept(published, current):
+            if update.profile is None:
+                log.error("published reference of %s refused: %s", update.model_id, update.reason)
+                self.metrics.reference_updates.labels(update.model_id, "refused").inc()
+                continue
+            spec = self.models[update.model_id]
+            self.models[update.model_id] = ModelSpec(spec.config, update.profile)
+            self._choosers.pop(update.model_id, None)
+            self.metrics.reference_updates.labels(update.model_id, "applied").inc()
+            log.warning("reference of %s switched to %s", update.model_id, update.profile.source)
+
+    async def _poll_references(self) -> None:
+        assert self.references is not None
+        changes = self.references.poll()
+        if changes:
+            self.apply_references(changes)
 
     # -- stage 1 ---------------------------------------------------------------
     def _state(self, partition: int) -> PartitionState:
@@ -379,6 +409,7 @@ class Pipeline:
         await asyncio.gather(*await self._send_alerts(alerts))
         record = result_record(window, config, revision, report, time.time(), latency)
         record["reference"] = reference_kind
+        record["reference_source"] = spec.reference.source
         return await self.results.send(key=config.id.encode(), value=orjson.dumps(record))
 
     async def _send_alerts(self, alerts: list[AlertEvent]) -> list[Awaitable[Any]]:

@@ -10,14 +10,13 @@ compared with the static profile, and its result says so.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Mapping
 
 import orjson
 
 from streams.aggregate import Sketch
 from streams.config import ReferenceMode
-from streams.sketches import CategoricalSketch, NumericSketch
+from streams.sketches.collection import sketches_from_json, sketches_to_json
 
 HOUR, WEEK = 3600, 7 * 86400
 #: 1970-01-01 was a Thursday: shifting by 3 days starts weeks on Monday 00:00 UTC.
@@ -48,23 +47,11 @@ def merge_into(target: dict[str, Sketch], source: Mapping[str, Sketch]) -> None:
 
 
 def encode_features(features: Mapping[str, Sketch]) -> bytes:
-    return orjson.dumps(
-        {
-            name: [
-                "numeric" if isinstance(s, NumericSketch) else "categorical",
-                base64.b64encode(s.to_bytes()).decode("ascii"),
-            ]
-            for name, s in features.items()
-        }
-    )
+    return orjson.dumps(sketches_to_json(features))
 
 
 def decode_features(raw: bytes) -> dict[str, Sketch]:
-    kinds = {"numeric": NumericSketch, "categorical": CategoricalSketch}
-    return {
-        name: kinds[kind].from_bytes(base64.b64decode(blob))
-        for name, (kind, blob) in orjson.loads(raw).items()
-    }
+    return sketches_from_json(orjson.loads(raw))
 
 
 class ReferenceChooser:
