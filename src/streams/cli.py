@@ -12,6 +12,7 @@ from streams.kafka.cli import register as register_kafka
 from streams.offline.cli import register as register_drift
 from streams.reference import ReferenceError
 from streams.router.cli import register as register_alert_router
+from streams.silences import register as register_silence
 from streams.simulator.cli import register as register_simulate
 from streams.telemetry.cli import register as register_telemetry
 
@@ -240,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_telemetry(sub)
     register_alert_router(sub)
     register_drift(sub)
+    register_silence(sub)
     return parser
 
 

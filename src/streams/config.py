@@ -222,6 +222,7 @@ class TopicsConfig(_Strict):
     alerts: str = "alerts"
     deadletter: str = "deadletter"
     references: str = "references"
+    silences: str = "silences"
     node_telemetry: str = "node-telemetry"
 
 

@@ -204,6 +204,25 @@ class Evidence(BaseModel):
     window_end: datetime
 
 
+class Silence(BaseModel):
+    """An operator's decision that alerts of one model and category must not page until
+    a time, with who decided and why (``streams silence add``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_id: str = Field(min_length=1)
+    category: AlertCategory
+    until: datetime
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=1000)
+    created_at: datetime
+
+    @field_validator("until", "created_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 class AlertEvent(_Event):
     """One alert state change, produced to ``alerts`` keyed by ``dedup_key``."""
 
@@ -224,6 +243,11 @@ class AlertEvent(_Event):
     first_seen: datetime
     last_seen: datetime
     runbook_url: str | None = None
+    silenced: Silence | None = Field(
+        default=None,
+        description="Set on a firing alert while a silence covers its model and category: "
+        "recorded here, not paged by the router.",
+    )
 
 
 TOPIC_MODELS: dict[str, type[_Event]] = {

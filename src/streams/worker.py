@@ -38,6 +38,7 @@ def topic_specs(config: MonitorConfig) -> dict[str, TopicSpec]:
         )
     }
     specs[t.references] = TopicSpec(1, BROADCAST_TOPIC_CONFIG)
+    specs[t.silences] = TopicSpec(1, BROADCAST_TOPIC_CONFIG)
     # created here, not left to Faust, so a broker's auto-creation can never make them
     # with another partition count than their source topics
     for table in TABLES:
@@ -65,9 +66,11 @@ def build_pipeline(
     partitions = topic_partition_count(bootstrap, config.kafka.topics.predictions)
     assert partitions, "ensure_topics returned before the predictions topic was visible"
     references = BroadcastReader(bootstrap, config.kafka.topics.references)
+    silences = BroadcastReader(bootstrap, config.kafka.topics.silences)
     models = load_models(config)
-    pipeline = Pipeline(config, models, partitions, metrics, on_alert, references)
+    pipeline = Pipeline(config, models, partitions, metrics, on_alert, references, silences)
     pipeline.apply_references(references.load())
+    silences.load()
     return pipeline
 
 

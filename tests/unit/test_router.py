@@ -289,3 +289,25 @@ def test_keys_never_in_reprs_logs_or_dry_run_output(standin: Any, routes: Any, c
     assert KEY not in json.dumps(masked(standin.accepted[0]))
     assert KEY not in caplog.text + out.getvalue()
     assert "429" in caplog.text  # the retries were logged, without the key
+
+
+def test_silenced_firing_is_not_paged_but_its_resolution_is(standin: Any, routes: Any) -> None:
+    from streams.events import Silence
+
+    keys = resolve_keys(routes, environ={"FRAUD_KEY": KEY, "PAGE_KEY": KEY}, allow_missing=True)
+    router = AlertRouter(routes, keys, sender=PagerDutySender(standin.url))
+    silence = Silence(
+        model_id="fraud",
+        category=AlertCategory.data_drift,
+        until=T0.replace(year=2030),
+        by="ana",
+        reason="planned migration",
+        created_at=T0,
+    )
+    firing = make_alert(silenced=silence)
+    assert router.handle(FakeMessage(raw=firing.to_json()), threading.Event())
+    assert (router.stats.silenced, standin.requests) == (1, 0)
+    resolved = make_alert(silenced=silence, status="resolved")
+    assert router.handle(FakeMessage(raw=resolved.to_json()), threading.Event())
+    assert router.stats.delivered == 1
+    assert standin.accepted[0]["event_action"] == "resolve"

@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -42,11 +43,12 @@ from streams.pipeline.references import ReferenceChooser
 from streams.pipeline.stage1 import DeadLetter, ModelSpec, Output, PartitionState, Stage1
 from streams.pipeline.stage2 import ModelState, Ready, apply_message, take_ready
 from streams.reference_topic import accept
+from streams.silences import active_silence
 from streams.slo import breached, latency_summary
 
 log = logging.getLogger(__name__)
-#: Seconds between looks at the references topic.
-REFERENCE_POLL_S = 5.0
+#: Seconds between looks at the references and silences topics.
+BROADCAST_POLL_S = 5.0
 TABLES = ("stage1-state", "stage2-state", "infra-state")
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
@@ -87,9 +89,11 @@ class Pipeline:
         metrics: PipelineMetrics,
         on_alert: Callable[[AlertEvent], None] | None = None,
         references: BroadcastReader | None = None,
+        silences: BroadcastReader | None = None,
     ) -> None:
         self.config = config
         self.references = references
+        self.silences = silences
         self.models = dict(models)
         self.metrics = metrics
         self.on_alert = on_alert
@@ -145,8 +149,8 @@ class Pipeline:
         silent_after = config.infrastructure.silent_after_s
         self.app.timer(interval=max(silent_after / 4, 0.2))(self._silent_check)
         self.app.on_partitions_revoked.connect(self._on_revoked)
-        if references is not None:
-            self.app.timer(interval=REFERENCE_POLL_S)(self._poll_references)
+        if references is not None or silences is not None:
+            self.app.timer(interval=BROADCAST_POLL_S)(self._poll_broadcasts)
 
     # -- references ------------------------------------------------------------
     def apply_references(self, published: Mapping[str, bytes | None]) -> None:
@@ -164,11 +168,13 @@ class Pipeline:
             self.metrics.reference_updates.labels(update.model_id, "applied").inc()
             log.warning("reference of %s switched to %s", update.model_id, update.profile.source)
 
-    async def _poll_references(self) -> None:
-        assert self.references is not None
-        changes = self.references.poll()
-        if changes:
-            self.apply_references(changes)
+    async def _poll_broadcasts(self) -> None:
+        if self.silences is not None:
+            self.silences.poll()
+        if self.references is not None:
+            changes = self.references.poll()
+            if changes:
+                self.apply_references(changes)
 
     # -- stage 1 ---------------------------------------------------------------
     def _state(self, partition: int) -> PartitionState:
@@ -415,7 +421,11 @@ class Pipeline:
     async def _send_alerts(self, alerts: list[AlertEvent]) -> list[Awaitable[Any]]:
         """Produce, count and (optionally) print alerts; returns their deliveries."""
         deliveries = []
+        now = datetime.now(UTC)
         for alert in alerts:
+            silence = active_silence(self.silences.values, alert, now) if self.silences else None
+            if silence is not None:
+                alert = alert.model_copy(update={"silenced": silence})
             deliveries.append(
                 await self.alerts.send(key=alert.dedup_key.encode(), value=alert.to_json())
             )

@@ -141,10 +141,11 @@ def run(args: argparse.Namespace) -> int:
     with stop_on_signals() as stop:
         stats = router.run(stop)
     log.info(
-        "stopped: %d delivered, %d dead-lettered, %d dropped, %d printed",
+        "stopped: %d delivered, %d dead-lettered, %d dropped, %d silenced, %d printed",
         stats.delivered,
         stats.deadlettered,
         stats.dropped,
+        stats.silenced,
         stats.printed,
     )
     return 0

@@ -39,6 +39,7 @@ class RouterStats:
     deadlettered: int = 0
     dropped: int = 0
     printed: int = 0
+    silenced: int = 0
 
 
 class AlertRouter:
@@ -181,6 +182,13 @@ class AlertRouter:
         alert = decode_event(msg.value(), AlertEvent, MAX_ALERT_BYTES)
         if isinstance(alert, Rejection):
             return self._deadletter(msg, alert, stop)
+        if alert.silenced is not None and alert.status == "firing":
+            self.stats.silenced += 1
+            s = alert.silenced
+            log.info(
+                "firing %r silenced by %s until %s: %s", alert.dedup_key, s.by, s.until, s.reason
+            )
+            return True
         decision = self.routes.route(alert)
         if decision.route.drop:
             self.stats.dropped += 1
