@@ -4,8 +4,11 @@ their own)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
+from streams.config import CorrelationConfig
 from streams.drift.online import OnlineDrift
 from streams.evaluate import SCORE_SERIES, Breach, FeatureResult
 from streams.events import AlertCategory, AlertEvent, Evidence, Severity
@@ -66,6 +69,46 @@ def online_signals(detections: list[OnlineDrift]) -> list[Signal]:
         )
         for d in detections
     ]
+
+
+#: The categories that a moving score corroborates (or a seasonal match explains away).
+_CORROBORATED = (AlertCategory.data_drift, AlertCategory.data_quality)
+
+
+def correlate(
+    signals: list[Signal],
+    proxy: Mapping[str, float],
+    rules: CorrelationConfig,
+    seasonal: set[str] = frozenset(),  # type: ignore[assignment]
+) -> list[Signal]:
+    """Severity by corroboration. Drift or data-quality findings while the scores moved
+    more than ``rules.score_wasserstein`` are escalated (to critical by default: a
+    page); drift of a feature that the same hour last week also shows (``seasonal``) is
+    info. Scores that moved with no finding are a prediction-drift warning of their own.
+    """
+    if not rules.enabled:
+        return signals
+    shift = proxy.get("score_wasserstein", 0.0)
+    corroborated = shift > rules.score_wasserstein
+    out = []
+    for s in signals:
+        if s.category in _CORROBORATED and corroborated:
+            s = replace(s, severity=Severity(rules.escalate_to))
+        elif s.category == AlertCategory.data_drift and s.subject in seasonal:
+            s = replace(s, severity=Severity.info)
+        out.append(s)
+    if corroborated and not any(s.category in _CORROBORATED for s in signals):
+        out.append(
+            Signal(
+                AlertCategory.prediction_drift,
+                SCORE_SERIES,
+                Severity.warning,
+                "score_wasserstein",
+                shift,
+                rules.score_wasserstein,
+            )
+        )
+    return out
 
 
 def slo_signals(burns: list[BurnAlert]) -> list[Signal]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from streams.config import ConfigError, MonitorConfig, load_config
 from streams.kafka.cli import register as register_kafka
 from streams.offline.cli import register as register_drift
+from streams.postmortem.cli import register as register_postmortem
 from streams.reference import ReferenceError
 from streams.router.cli import register as register_alert_router
 from streams.silences import register as register_silence
@@ -22,6 +23,7 @@ EXAMPLES = """examples:
   streams reference build --input train.parquet --output ref.json --config monitor.yaml
   streams config check monitor.yaml
   streams drift --reference train.parquet --current today.parquet
+  streams postmortem --config monitor.yaml --model m --from 2026-01-01T00:00Z --to 2026-01-01T02:00Z
   streams worker --config monitor.yaml --print-alerts
 """
 
@@ -241,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_telemetry(sub)
     register_alert_router(sub)
     register_drift(sub)
+    register_postmortem(sub)
     register_silence(sub)
     return parser
 

@@ -176,11 +176,36 @@ class LatencySLO(_Strict):
     period_days: int = Field(default=30, ge=1)
 
 
+class CorrelationConfig(_Strict):
+    """Severity from corroboration (streams/alerts.py ``correlate``): a drift or
+    data-quality finding alone stays a ticket; while the prediction scores also moved
+    against the previous windows (the proxy for performance before labels) it is
+    escalated; drift that the same hour of last week shows too is only info."""
+
+    enabled: bool = True
+    baseline_windows: int = Field(
+        default=12, ge=1, le=48, description="Previous windows whose scores are the baseline."
+    )
+    score_wasserstein: float = Field(
+        default=0.3,
+        gt=0,
+        description="Score shift (Wasserstein, in baseline sd) that corroborates a finding.",
+    )
+    escalate_to: Literal["critical", "error", "warning"] = "critical"
+    seasonal: bool = Field(
+        default=False,
+        description="Keep same-hour-last-week sketches (as the seasonal reference does) "
+        "and downgrade drift they also show to info.",
+    )
+
+
 class AlertingConfig(_Strict):
-    """Hysteresis of the per-(model, category) incidents (see streams/lifecycle.py)."""
+    """Hysteresis of the per-(model, category) incidents (see streams/lifecycle.py),
+    and how corroboration sets severity."""
 
     fire_after_windows: int = Field(default=1, ge=1)
     resolve_after_windows: int = Field(default=3, ge=1)
+    correlation: CorrelationConfig = CorrelationConfig()
 
 
 class ModelConfig(_Strict):

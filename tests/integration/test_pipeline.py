@@ -80,6 +80,8 @@ def test_silent_zeros_pages_once_naming_the_features_then_resolves(deploy) -> No
         ("resolved", "recsys-ranker:data_quality", sorted(affected)),
     ]
     firing, resolved = alerts
+    # the scores moved with the zeros (the proxy before labels): a page, not a ticket
+    assert firing["severity"] == "critical"
     assert T0 + onset_s < window_end(firing) <= T0 + onset_s + 2 * 60
     # resolved after three clear windows (the default resolve_after_windows)
     assert window_end(resolved) == T0 + recover_s + 3 * 60

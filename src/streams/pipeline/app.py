@@ -23,16 +23,19 @@ import orjson
 from faust.streams import _current_event  # the partition context Faust tables write in
 from faust.types import TP
 
+from streams.aggregate import WindowAggregate
 from streams.alerts import (
+    correlate,
     feature_signals,
     infra_alert,
     online_signals,
     slo_signals,
     transition_alert,
 )
-from streams.config import MonitorConfig
+from streams.config import DriftConfig, MonitorConfig
+from streams.drift.engine import compare
 from streams.drift.online import OnlineDetectors
-from streams.evaluate import evaluate_window, result_record, window_summaries
+from streams.evaluate import WindowReport, evaluate_window, result_record, window_summaries
 from streams.events import AlertEvent, TelemetryEvent
 from streams.infra import NodeState, newly_silent, observe
 from streams.ingest import Rejection, deadletter_record, decode_event
@@ -42,6 +45,7 @@ from streams.metrics import PipelineMetrics
 from streams.pipeline.references import ReferenceChooser
 from streams.pipeline.stage1 import DeadLetter, ModelSpec, Output, PartitionState, Stage1
 from streams.pipeline.stage2 import ModelState, Ready, apply_message, take_ready
+from streams.proxy import proxy_metrics, score_baseline
 from streams.reference_topic import accept
 from streams.silences import active_silence
 from streams.slo import breached, latency_summary
@@ -359,6 +363,21 @@ class Pipeline:
                     self.stage2_table[key] = value
             self.stage2_table[model_id] = state.serialize()
 
+    @staticmethod
+    def _seasonal(
+        chooser: ReferenceChooser, window: WindowAggregate, report: WindowReport, drift: DriftConfig
+    ) -> set[str]:
+        """Drifted features that the same hour of last week shows too (when kept)."""
+        drifted = [f.name for f in report.features if f.drift and f.drift.drifted]
+        if not (chooser.keep_seasons and chooser.mode.kind != "seasonal" and drifted):
+            return set()
+        slot = chooser.last_week(window.window_start)
+        names = [n for n in drifted if n in slot]
+        if not names:
+            return set()
+        again = compare({n: slot[n] for n in names}, {n: window.features[n] for n in names}, drift)
+        return {f.name for f in again.features if not f.drifted}
+
     def _reference_chooser(self, spec: ModelSpec, partition: int) -> ReferenceChooser:
         chooser = self._choosers.get(spec.config.id)
         if chooser is None:
@@ -370,7 +389,12 @@ class Pipeline:
 
             config = spec.config
             chooser = self._choosers[config.id] = ReferenceChooser(
-                config.id, spec.reference.features, config.drift.reference, config.window_s, read
+                config.id,
+                spec.reference.features,
+                config.drift.reference,
+                config.window_s,
+                read,
+                keep_seasons=config.alerting.correlation.seasonal,
             )
         return chooser
 
@@ -381,12 +405,20 @@ class Pipeline:
         result can rely on its alerts being there. Returns the result's delivery."""
         config, window, revision = spec.config, ready.aggregate, ready.revision
         chooser = self._reference_chooser(spec, partition)
-        earlier = {
-            s: a.features for s, (_, a) in state.evaluated.items() if s < window.window_start
-        }
-        reference, reference_kind = chooser.choose(window.window_start, earlier)
+        earlier = {s: a for s, (_, a) in state.evaluated.items() if s < window.window_start}
+        reference, reference_kind = chooser.choose(
+            window.window_start, {s: a.features for s, a in earlier.items()}
+        )
         report = evaluate_window(window, reference, config, baseline=spec.reference.features)
+        rules = config.alerting.correlation
+        clear = [s for s in sorted(earlier) if s not in state.flagged]
+        recent = [earlier[s] for s in clear[-rules.baseline_windows :]]
+        proxy = proxy_metrics(window, score_baseline(recent))
         features = report.features
+        if any(f.breaches for f in features):
+            state.flagged.add(window.window_start)
+        else:
+            state.flagged.discard(window.window_start)
         end = window.window_start + config.window_s
         self.metrics.observe_window(config.id, window.count, end, features)
         state.record_latency(window, config.window_s)
@@ -401,6 +433,8 @@ class Pipeline:
                 online = online_signals(state.feed_online(window.window_start, summaries))
                 # a subject's own test leads; a detector only adds subjects it found alone
                 signals += [s for s in online if (s.category, s.subject) not in seen]
+            seasonal = self._seasonal(chooser, window, report, config.drift)
+            signals = correlate(signals, proxy, rules, seasonal)
             if config.latency_slo:
                 signals += slo_signals(breached(state.latency_history, end, config.latency_slo))
             rules = config.alerting
@@ -415,6 +449,7 @@ class Pipeline:
         await asyncio.gather(*await self._send_alerts(alerts))
         record = result_record(window, config, revision, report, time.time(), latency)
         record["reference"] = reference_kind
+        record["proxy"] = proxy
         record["reference_source"] = spec.reference.source
         return await self.results.send(key=config.id.encode(), value=orjson.dumps(record))
 

@@ -64,9 +64,11 @@ class ReferenceChooser:
         mode: ReferenceMode,
         window_s: int,
         read: Callable[[str], bytes | None],
+        keep_seasons: bool = False,
     ) -> None:
         self.model_id, self.static, self.mode, self.window_s = model_id, static, mode, window_s
         self.read = read
+        self.keep_seasons = keep_seasons or mode.kind == "seasonal"
         self.seasons: dict[str, dict[str, Sketch]] = {}  # cached slots, by table key
 
     def choose(
@@ -83,17 +85,21 @@ class ReferenceChooser:
                     merge_into(merged, features)
                 return merged, f"rolling ({len(previous)} windows)"
         elif self.mode.kind == "seasonal":
-            week, hour = week_and_hour(window_start)
-            slot = self._slot(season_key(self.model_id, week - 1, hour))
+            slot = self.last_week(window_start)
             if slot:
                 return slot, "seasonal (same hour last week)"
         kind = "static" if self.mode.kind == "static" else "static (no earlier data yet)"
         return self.static, kind
 
+    def last_week(self, window_start: int) -> dict[str, Sketch]:
+        """The merged windows of the same hour last week ({} when there are none)."""
+        week, hour = week_and_hour(window_start)
+        return self._slot(season_key(self.model_id, week - 1, hour))
+
     def observe(self, window_start: int, features: Mapping[str, Sketch]) -> dict[str, bytes | None]:
         """Fold a first-time evaluated window into its seasonal slot; the table writes
         (None: delete) that keep this week's and last week's slots."""
-        if self.mode.kind != "seasonal":
+        if not self.keep_seasons:
             return {}
         week, hour = week_and_hour(window_start)
         key = season_key(self.model_id, week, hour)

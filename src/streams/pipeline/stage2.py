@@ -42,6 +42,9 @@ class ModelState:
     too_late: int = 0
     latency_history: list[WindowCounts] = field(default_factory=list)
     incidents: dict[str, Incident] = field(default_factory=dict)
+    # windows with findings: left out of the score baseline of the proxy metrics, so
+    # an incident's windows never become the normal its recovery is compared with
+    flagged: set[int] = field(default_factory=set)
     # per window: the sequence number of the last partial merged from each partition.
     # Saved with the window, so that a crash between writing the windows and the rest
     # of the state cannot merge a replayed partial twice
@@ -81,6 +84,7 @@ class ModelState:
             "duplicates": self.duplicates,
             "too_late": self.too_late,
             "incidents": {k: i.to_dict() for k, i in self.incidents.items()},
+            "flagged": sorted(self.flagged & set(self.evaluated)),
             "latency_history": [[w.start, w.end, w.total, w.slow] for w in self.latency_history],
         }
         return pack(STATE_VERSION, body)
@@ -122,6 +126,7 @@ class ModelState:
             dirty=set(b["dirty"]),
             latency_history=[WindowCounts(*w) for w in b["latency_history"]],
             incidents={k: Incident.from_dict(i) for k, i in b["incidents"].items()},
+            flagged=set(b["flagged"]),
         )
         raw_online = window(online_key(state.model_id))
         state.online = (
