@@ -49,6 +49,15 @@ def _is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
 
 
+def _objects(column: pa.ChunkedArray) -> np.ndarray:
+    """A text column as an object array whose cells share one ``str`` per distinct value
+    (dictionary-encoded first: no Python object per cell is made)."""
+    encoded = column.combine_chunks().dictionary_encode()
+    names = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+    codes = encoded.indices.fill_null(len(names) - 1).to_numpy(zero_copy_only=False)
+    return names[codes]
+
+
 def read_arrays(path: Path | str) -> dict[str, np.ndarray]:
     """Every column of the file, by name.
 
@@ -69,7 +78,7 @@ def read_arrays(path: Path | str) -> dict[str, np.ndarray]:
         if _is_numeric(kind):
             out[name] = column.cast(pa.float64()).to_numpy()
         elif _is_text(kind):
-            out[name] = np.array(column.to_pylist(), dtype=object)
+            out[name] = _objects(column)
         else:
             raise ColumnsError(
                 f"{path}: column {name!r} has type {kind}; only numbers and strings are supported"
