@@ -208,6 +208,31 @@ class AlertingConfig(_Strict):
     correlation: CorrelationConfig = CorrelationConfig()
 
 
+class PerformanceConfig(_Strict):
+    """Performance once labels arrive (streams/pipeline/labels.py): realized metrics per
+    performance window and cohort, credited to the window of the prediction."""
+
+    enabled: bool = True
+    window_s: int = Field(
+        default=3600, gt=0, description="Performance window: labels are sparse, so coarser."
+    )
+    label_horizon_s: int = Field(
+        default=60 * 86400, gt=0, description="Predictions wait this long for their label."
+    )
+    cohorts: list[str] = Field(
+        default_factory=list, description="Segment attributes whose values are cohorts."
+    )
+    min_labels: int = Field(default=200, ge=1, description="Fewer labels never alert.")
+    threshold: float = Field(default=0.5, gt=0, lt=1, description="Score of a positive.")
+    baseline_windows: int = Field(
+        default=24, ge=1, description="Earlier performance windows that make the baseline."
+    )
+    accuracy_drop: float = Field(
+        default=0.05, ge=0, lt=1, description="Tolerated accuracy loss against the baseline."
+    )
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+
+
 class ModelConfig(_Strict):
     id: str = Field(min_length=1)
     features: dict[str, FeatureType] = Field(min_length=1)
@@ -219,6 +244,7 @@ class ModelConfig(_Strict):
     allowed_lateness_s: int = Field(default=30, ge=0)
     thresholds: Thresholds = Thresholds()
     drift: DriftConfig = DriftConfig()
+    performance: PerformanceConfig = PerformanceConfig()
     alerting: AlertingConfig = AlertingConfig()
     latency_slo: LatencySLO | None = Field(
         default=None, description="No latency alerts when absent."

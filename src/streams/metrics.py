@@ -118,12 +118,40 @@ class PipelineMetrics:
             ["model", "outcome"],
             registry=r,
         )
+        self.labels = Counter(
+            name("labels", "events"),
+            "Labels by join outcome: joined, orphan (no prediction), duplicate, expired "
+            "(prediction past the label horizon), unusable, unmonitored.",
+            ["model", "outcome"],
+            registry=r,
+        )
+        self.performance = Gauge(
+            name("performance", "accuracy"),
+            "Realized accuracy of the latest performance window labels reached, by cohort.",
+            ["model", "cohort"],
+            registry=r,
+        )
+        self.label_coverage = Gauge(
+            name("performance", "label_coverage_ratio"),
+            "Share of the latest performance window's predictions that have a label.",
+            ["model"],
+            registry=r,
+        )
         self.alerts = Counter(
             name("alerts", "emitted"),
             "Alert events produced.",
             ["model", "category", "severity"],
             registry=r,
         )
+
+    def observe_performance(self, model_id: str, body: dict) -> None:
+        """Cohort gauges are bounded by the configured cohort attributes' values."""
+        for cohort, metrics in body["cohorts"].items():
+            accuracy = metrics.get("accuracy")
+            if accuracy is not None and accuracy == accuracy:
+                self.performance.labels(model_id, cohort).set(accuracy)
+        if body.get("label_coverage") is not None:
+            self.label_coverage.labels(model_id).set(body["label_coverage"])
 
     def observe_window(
         self, model_id: str, count: int, window_end: float, features: list[FeatureResult]

@@ -167,7 +167,8 @@ class Deployment:
 def deploy(
     kafka_bootstrap: str, reference_file: Path, tmp_path: Path
 ) -> Iterator[Callable[..., Deployment]]:
-    """A factory: ``deploy(window_s=60, partitions=4)`` writes a config and returns it."""
+    """A factory: ``deploy(window_s=60, partitions=4)`` writes a config and returns it;
+    ``model`` adds keys to the model's config."""
     made: list[Deployment] = []
 
     def make(
@@ -178,6 +179,7 @@ def deploy(
         metrics_port: int = 0,
         latency_slo: dict[str, float] | None = None,
         infrastructure: dict[str, float] | None = None,
+        model: dict[str, Any] | None = None,
     ) -> Deployment:
         prefix = f"t{uuid.uuid4().hex[:8]}"
         workdir = tmp_path / prefix
@@ -191,6 +193,7 @@ def deploy(
                     "window_s": window_s,
                     "allowed_lateness_s": lateness_s,
                     "latency_slo": latency_slo,
+                    **(model or {}),
                 }
             ],
             "kafka": {

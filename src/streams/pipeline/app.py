@@ -42,6 +42,8 @@ from streams.ingest import Rejection, deadletter_record, decode_event
 from streams.kafka.broadcast import BroadcastReader
 from streams.lifecycle import step
 from streams.metrics import PipelineMetrics
+from streams.pipeline.labels import LabelJoin, LabelState, pending_record
+from streams.pipeline.performance import evaluate as evaluate_performance
 from streams.pipeline.references import ReferenceChooser
 from streams.pipeline.stage1 import DeadLetter, ModelSpec, Output, PartitionState, Stage1
 from streams.pipeline.stage2 import ModelState, Ready, apply_message, take_ready
@@ -53,7 +55,7 @@ from streams.slo import breached, latency_summary
 log = logging.getLogger(__name__)
 #: Seconds between looks at the references and silences topics.
 BROADCAST_POLL_S = 5.0
-TABLES = ("stage1-state", "stage2-state", "infra-state")
+TABLES = ("stage1-state", "stage2-state", "infra-state", "pending")
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
@@ -127,6 +129,19 @@ class Pipeline:
         self.stage1_table = self.app.Table(TABLES[0], **table)
         self.stage2_table = self.app.Table(TABLES[1], **table)
         self.infra_table = self.app.Table(TABLES[2], **table)
+        # predictions waiting for their label, by prediction id: co-partitioned with
+        # predictions and labels, RocksDB-backed (disk, not memory)
+        self.pending_table = self.app.Table(TABLES[3], **table)
+        self.labels = self.app.topic(topics.labels, partitions=num_partitions, **RAW)
+        self.label_join = LabelJoin(
+            {m: s.config for m, s in self.models.items()}, num_partitions, worker.max_event_bytes
+        )
+        self._label_states: dict[int, LabelState] = {}
+        self._cohorts = {
+            m: s.config.performance.cohorts
+            for m, s in self.models.items()
+            if s.config.performance.enabled
+        }
         self.node_telemetry = self.app.topic(
             topics.node_telemetry, partitions=num_partitions, **RAW
         )
@@ -146,6 +161,7 @@ class Pipeline:
 
         self.app.agent(self.predictions, name="ingest", concurrency=1)(self._ingest_agent())
         self.app.agent(self.partials, name="evaluate", concurrency=1)(self._evaluate_agent())
+        self.app.agent(self.labels, name="labels", concurrency=1)(self._labels_agent())
         self.app.timer(interval=max(worker.idle_timeout_s / 2, 0.2))(self._idle_check)
         self.app.agent(self.node_telemetry, name="telemetry", concurrency=1)(
             self._telemetry_agent()
@@ -215,15 +231,23 @@ class Pipeline:
         counters = self._events_counter
         latencies = self._latency_histogram
         deliveries = []
+        pending = {}
         for e in batch:
             event, outputs = self.stage1.process(state, e.message.offset, e.key, e.value)
             if event is not None:
                 counters[event.model_id].inc()
+                cohorts = self._cohorts.get(event.model_id)
+                if cohorts is not None:
+                    pending[event.prediction_id] = pending_record(event, cohorts)
                 if event.latency_ms is not None:
                     latencies[event.model_id].observe(event.latency_ms / 1000)
             for out in outputs:
                 deliveries.append(await self._send(out, partition))
         self._last_activity[partition] = time.monotonic()
+        if pending:
+            with partition_scope(self.predictions.get_topic_name(), partition):
+                for prediction_id, record in pending.items():
+                    self.pending_table[prediction_id] = record
         await self._save_after(deliveries, state)
 
     async def _save_after(self, deliveries: list[Awaitable[Any]], state: PartitionState) -> None:
@@ -304,6 +328,87 @@ class Pipeline:
                 self._model_states.clear()  # reloaded from the table when next needed
                 self._choosers.clear()
 
+    # -- labels ----------------------------------------------------------------
+    def _labels_agent(self) -> Callable[[Any], Any]:
+        batch_size = self.config.worker.batch_size
+        within = self.config.worker.batch_within_s
+
+        async def labels(stream: faust.StreamT) -> None:
+            async for events in stream.take_events(batch_size, within=within):
+                by_partition: dict[int, list[Any]] = {}
+                for e in events:
+                    by_partition.setdefault(e.message.partition, []).append(e)
+                for partition, batch in by_partition.items():
+                    await self._join_labels(partition, batch)
+
+        return labels
+
+    async def _join_labels(self, partition: int, batch: list[Any]) -> None:
+        """Join a batch of one partition's labels (see streams/pipeline/labels.py): save
+        the partials with the offset and the pending marks, then send them."""
+        scope = self.predictions.get_topic_name()
+        state = self._label_states.get(partition)
+        if state is None:
+            with partition_scope(scope, partition):
+                raw = self.stage1_table.get(f"labels-{partition}")
+            state = LabelState.deserialize(raw) if raw else LabelState(partition)
+            self._label_states[partition] = state
+            await self._send_label_partials(state)  # resend what a crash left unsent
+        with partition_scope(scope, partition):
+            result = self.label_join.process(
+                state,
+                [(e.message.offset, e.key, e.value) for e in batch],
+                self.pending_table.get,
+                time.time(),
+            )
+            for prediction_id, record in result.writes.items():
+                self.pending_table[prediction_id] = record
+            self.stage1_table[f"labels-{partition}"] = state.serialize()
+        for (model_id, outcome), n in result.counts.items():
+            self.metrics.labels.labels(model_id, outcome).inc(n)
+        deliveries = [
+            await self._send(d, partition, self.labels.get_topic_name()) for d in result.deadletters
+        ]
+        await asyncio.gather(*deliveries)
+        await self._send_label_partials(state)
+
+    async def _send_label_partials(self, state: LabelState) -> None:
+        if not state.outbox:
+            return
+        await self.app.producer.flush()  # the outbox is in the changelog before it is sent
+        sends = []
+        for raw in state.outbox:
+            model_id = orjson.loads(raw)["model_id"]
+            sends.append(await self.partials.send(key=model_id.encode(), value=raw))
+        await asyncio.gather(*sends)
+        state.outbox = []
+
+    async def _publish_performance(self, spec: ModelSpec, state: ModelState) -> list[Any]:
+        """Re-evaluate the performance windows labels reached; their records and the
+        cohorts' performance alerts (deliveries returned)."""
+        config = spec.config
+        rules = config.alerting
+        deliveries = []
+        for start in sorted(state.perf.dirty):
+            body, signals = evaluate_performance(state.perf, start, config.performance)
+            end = start + config.performance.window_s
+            transitions = step(
+                state.perf_incidents,
+                signals,
+                start,
+                rules.fire_after_windows,
+                rules.resolve_after_windows,
+            )
+            alerts = [transition_alert(config.id, t, start, end) for t in transitions]
+            await asyncio.gather(*await self._send_alerts(alerts))
+            record = {"model_id": config.id, "evaluated_at": time.time(), **body}
+            self.metrics.observe_performance(config.id, body)
+            deliveries.append(
+                await self.results.send(key=config.id.encode(), value=orjson.dumps(record))
+            )
+        state.perf.dirty.clear()
+        return deliveries
+
     # -- stage 2 ---------------------------------------------------------------
     def _evaluate_agent(self) -> Callable[[Any], Any]:
         batch_size = self.config.worker.batch_size
@@ -347,13 +452,19 @@ class Pipeline:
         spec = self.models[model_id]
         state = self._model_state(model_id, partition)
         duplicates = state.duplicates
+        labelled = False
         for body in bodies:
-            apply_message(state, body)
+            if body["kind"] == "labels":
+                labelled |= state.perf.apply(body, spec.config.performance)
+            else:
+                apply_message(state, body)
         if state.duplicates > duplicates:
             self.metrics.duplicate_partials.labels(model_id).inc(state.duplicates - duplicates)
         deliveries = []
         for ready in take_ready(state, spec.config.window_s):
             deliveries.append(await self._publish(spec, state, ready, partition))
+        if labelled:
+            deliveries += await self._publish_performance(spec, state)
         await asyncio.gather(*deliveries)  # as in stage 1: state never runs ahead of output
         with partition_scope(self.partials.get_topic_name(), partition):
             for key, value in state.window_entries().items():
@@ -426,6 +537,9 @@ class Pipeline:
         alerts = []
         if revision == 0:  # a revision updates the record; the lifecycle saw the first
             state.pending.update(chooser.observe(window.window_start, window.features))
+            perf_window = config.performance.window_s
+            state.perf.predictions[window.window_start // perf_window * perf_window] += window.count
+            state.perf.prune(window.window_start, config.performance)
             signals = feature_signals(features)
             if config.drift.online.enabled:
                 summaries = window_summaries(report, window, reference)

@@ -21,9 +21,10 @@ from streams.aggregate import WindowAggregate
 from streams.codec import pack, unpack
 from streams.drift.online import OnlineDetectors, OnlineDrift
 from streams.lifecycle import Incident
+from streams.pipeline.performance import PerformanceState
 from streams.slo import WindowCounts, prune
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 WINDOW_VERSION = 1
 #: Evaluated windows kept for revisions; older late partials are counted and dropped.
 KEEP_EVALUATED = 48
@@ -42,6 +43,9 @@ class ModelState:
     too_late: int = 0
     latency_history: list[WindowCounts] = field(default_factory=list)
     incidents: dict[str, Incident] = field(default_factory=dict)
+    # labels: performance windows and their own incidents (stepped per evaluation)
+    perf: PerformanceState = field(default_factory=PerformanceState)
+    perf_incidents: dict[str, Incident] = field(default_factory=dict)
     # windows with findings: left out of the score baseline of the proxy metrics, so
     # an incident's windows never become the normal its recovery is compared with
     flagged: set[int] = field(default_factory=set)
@@ -84,6 +88,8 @@ class ModelState:
             "duplicates": self.duplicates,
             "too_late": self.too_late,
             "incidents": {k: i.to_dict() for k, i in self.incidents.items()},
+            "perf": self.perf.to_json(),
+            "perf_incidents": {k: i.to_dict() for k, i in self.perf_incidents.items()},
             "flagged": sorted(self.flagged & set(self.evaluated)),
             "latency_history": [[w.start, w.end, w.total, w.slow] for w in self.latency_history],
         }
@@ -106,6 +112,7 @@ class ModelState:
         if self.online_changed:
             entries[online_key(self.model_id)] = self.online.to_bytes()
             self.online_changed = False
+        entries.update(self.perf.entries(self.model_id))
         entries.update(self.pending)
         self.pending.clear()
         return entries
@@ -126,8 +133,10 @@ class ModelState:
             dirty=set(b["dirty"]),
             latency_history=[WindowCounts(*w) for w in b["latency_history"]],
             incidents={k: Incident.from_dict(i) for k, i in b["incidents"].items()},
+            perf_incidents={k: Incident.from_dict(i) for k, i in b["perf_incidents"].items()},
             flagged=set(b["flagged"]),
         )
+        state.perf = PerformanceState.from_json(b["perf"], window, state.model_id)
         raw_online = window(online_key(state.model_id))
         state.online = (
             OnlineDetectors.from_bytes(raw_online, history=online_history)

@@ -1,0 +1,225 @@
+"""Stage 1 for labels: join each label with its pending prediction, and fold the pair
+into the performance sketch of (model, performance window of the prediction, cohort).
+
+Pure logic, no Kafka. The pending-prediction store is a table keyed by prediction id,
+co-partitioned with ``predictions`` and ``labels``: the label of a prediction is read
+by the same worker that stored it. A record keeps only what the join needs (model,
+time, score, cohorts) and is marked when labelled, so a second label is counted as a
+duplicate; an expired record leaves a small marker, so a label after the horizon is
+counted as such rather than as an orphan (a label whose prediction never came).
+
+Exactly once: a batch's partial goes into the partition's state (the outbox) in the
+same save as its offset and the pending marks; it is sent after the save and resent
+after a restart, and stage 2 drops a sequence number it has seen.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+
+from streams.codec import pack, unpack
+from streams.config import ModelConfig
+from streams.events import LabelEvent, PredictionEvent
+from streams.ingest import Rejection, decode_event
+from streams.performance.sketch import PerformanceSketch
+from streams.pipeline.stage1 import DeadLetter
+
+PENDING_VERSION = 1
+STATE_VERSION = 1
+#: The cohort of every pair: the model as a whole.
+ALL = "*"
+#: Label values that mean the positive class (compared lower-cased).
+POSITIVE = frozenset({"1", "1.0", "true", "yes", "positive"})
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """What a label needs of its prediction."""
+
+    model_id: str
+    ts: float
+    score: float | None
+    cohorts: tuple[str, ...]
+    labeled: bool = False
+
+    def to_bytes(self) -> bytes:
+        body = [self.model_id, self.ts, self.score, list(self.cohorts), self.labeled]
+        return pack(PENDING_VERSION, body)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Pending | None:
+        """The record, or None for an expiry marker."""
+        body = unpack(raw, PENDING_VERSION, "pending prediction")
+        if body[0] is None:
+            return None
+        model_id, ts, score, cohorts, labeled = body
+        return cls(model_id, ts, score, tuple(cohorts), labeled)
+
+
+def expired_marker(ts: float) -> bytes:
+    return pack(PENDING_VERSION, [None, ts])
+
+
+def marker_ts(raw: bytes) -> float:
+    """The prediction time of a record or marker (for the expiry sweep)."""
+    return float(unpack(raw, PENDING_VERSION, "pending prediction")[1])
+
+
+def pending_record(event: PredictionEvent, cohorts: Sequence[str]) -> bytes:
+    keys = tuple(f"{c}={event.segments[c]}" for c in cohorts if c in event.segments)
+    return Pending(
+        event.model_id, event.timestamp.timestamp(), event.prediction.score, keys
+    ).to_bytes()
+
+
+@dataclass
+class LabelState:
+    """One labels partition: the last offset joined, the partial sequence, the outbox."""
+
+    partition: int
+    offset: int = -1
+    seq: int = 0
+    outbox: list[bytes] = field(default_factory=list)
+
+    def serialize(self) -> bytes:
+        body = {
+            "partition": self.partition,
+            "offset": self.offset,
+            "seq": self.seq,
+            "outbox": [base64.b64encode(m).decode("ascii") for m in self.outbox],
+        }
+        return pack(STATE_VERSION, body)
+
+    @classmethod
+    def deserialize(cls, raw: bytes) -> LabelState:
+        b = unpack(raw, STATE_VERSION, "label state")
+        outbox = [base64.b64decode(m) for m in b["outbox"]]
+        return cls(b["partition"], b["offset"], b["seq"], outbox)
+
+
+@dataclass
+class JoinResult:
+    """What one batch produced: partial messages (model, bytes), pending writes and
+    dead letters."""
+
+    partials: list[tuple[str, bytes]] = field(default_factory=list)
+    writes: dict[str, bytes] = field(default_factory=dict)
+    deadletters: list[DeadLetter] = field(default_factory=list)
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (model, outcome)
+
+
+def positive(label: str | None) -> int | None:
+    """1 for the positive class, 0 for any other label, None without one.
+
+    >>> positive("1"), positive("fraud"), positive(None)
+    (1, 0, None)
+    """
+    return None if label is None else int(label.strip().lower() in POSITIVE)
+
+
+class LabelJoin:
+    """Joins batches of one partition's label messages; see the module docstring."""
+
+    def __init__(self, models: Mapping[str, ModelConfig], num_partitions: int, max_bytes: int):
+        self.models = dict(models)
+        self.num_partitions = num_partitions
+        self.max_bytes = max_bytes
+
+    def process(
+        self,
+        state: LabelState,
+        messages: Sequence[tuple[int, bytes | None, bytes | None]],
+        lookup: Callable[[str], bytes | None],
+        now: float,
+    ) -> JoinResult:
+        """Join (offset, key, value) messages; replays at or below the state's offset are
+        skipped. The partials are put in the state's outbox and returned."""
+        result = JoinResult()
+        pairs: dict[str, dict[tuple[int, str], list[tuple[float, int, float]]]] = {}
+        for offset, key, raw in messages:
+            if offset <= state.offset:
+                continue
+            state.offset = offset
+            label = decode_event(raw, LabelEvent, self.max_bytes)
+            if isinstance(label, Rejection):
+                result.deadletters.append(DeadLetter(key, raw, label, offset))
+                continue
+            config = self.models.get(label.model_id)
+            if config is None or not config.performance.enabled:
+                result.counts[(label.model_id, "unmonitored")] += 1
+                continue
+            outcome = self._join(label, config, lookup, result, pairs)
+            result.counts[(label.model_id, outcome)] += 1
+        models = {m for m, _ in result.counts} & set(self.models)
+        if models:
+            state.seq += 1
+            for model_id in sorted(models):
+                body = self._partial(state, model_id, pairs.get(model_id, {}), result.counts)
+                result.partials.append((model_id, body))
+            state.outbox = [b for _, b in result.partials]
+        return result
+
+    def _join(
+        self,
+        label: LabelEvent,
+        config: ModelConfig,
+        lookup: Callable[[str], bytes | None],
+        result: JoinResult,
+        pairs: dict[str, dict[tuple[int, str], list[tuple[float, int, float]]]],
+    ) -> str:
+        pid = label.prediction_id
+        raw = result.writes.get(pid) or lookup(pid)
+        if raw is None:
+            return "orphan"
+        pending = Pending.from_bytes(raw)
+        if pending is None:
+            return "expired"
+        if pending.labeled:
+            return "duplicate"
+        y = positive(label.label)
+        if y is None or pending.score is None or not math.isfinite(pending.score):
+            return "unusable"
+        result.writes[pid] = Pending(
+            pending.model_id, pending.ts, pending.score, pending.cohorts, labeled=True
+        ).to_bytes()
+        window = int(pending.ts // config.performance.window_s) * config.performance.window_s
+        delay = max(label.timestamp.timestamp() - pending.ts, 0.0)
+        groups = pairs.setdefault(config.id, {})
+        for cohort in (ALL, *pending.cohorts):
+            groups.setdefault((window, cohort), []).append((pending.score, y, delay))
+        return "joined"
+
+    def _partial(
+        self,
+        state: LabelState,
+        model_id: str,
+        groups: Mapping[tuple[int, str], list[tuple[float, int, float]]],
+        counts: Counter[tuple[str, str]],
+    ) -> bytes:
+        threshold = self.models[model_id].performance.threshold
+        windows: dict[str, dict[str, str]] = {}
+        for (window, cohort), rows in sorted(groups.items()):
+            scores, labels, delays = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
+            sketch = PerformanceSketch()
+            sketch.add_classification(scores, labels.astype(np.int64), delays, threshold)
+            windows.setdefault(str(window), {})[cohort] = base64.b64encode(
+                sketch.to_bytes()
+            ).decode("ascii")
+        body: dict[str, Any] = {
+            "kind": "labels",
+            "model_id": model_id,
+            "partition": state.partition,
+            "num_partitions": self.num_partitions,
+            "seq": state.seq,
+            "windows": windows,
+            "counts": {o: n for (m, o), n in counts.items() if m == model_id},
+        }
+        return orjson.dumps(body)

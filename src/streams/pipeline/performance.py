@@ -1,0 +1,213 @@
+"""Stage 2 for labels: merge the performance partials of all partitions per (model,
+performance window, cohort), re-evaluate a window each time labels reach it (with the
+next revision), and find cohorts whose accuracy fell below the baseline's.
+
+Performance windows are kept for the label horizon, each under its own table key
+(written when labels reach it), with the sequence number of the last partial merged
+from each partition, so that a crash between writing them and the model state never
+merges a resent partial twice.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.codec import pack, unpack
+from streams.config import PerformanceConfig
+from streams.events import AlertCategory, Severity
+from streams.lifecycle import Signal
+from streams.performance.metrics import classification_metrics, proportion_drop
+from streams.performance.sketch import PerformanceSketch
+from streams.pipeline.labels import ALL
+
+ENTRY_VERSION = 1
+
+
+@dataclass
+class PerformanceWindow:
+    revision: int = -1
+    sketches: dict[str, PerformanceSketch] = field(default_factory=dict)
+    seqs: dict[int, int] = field(default_factory=dict)
+    flagged: bool = False  # had an alerting cohort: left out of later baselines
+
+    def to_bytes(self) -> bytes:
+        body = {
+            "revision": self.revision,
+            "flagged": self.flagged,
+            "seqs": {str(p): s for p, s in self.seqs.items()},
+            "sketches": {
+                c: base64.b64encode(s.to_bytes()).decode("ascii") for c, s in self.sketches.items()
+            },
+        }
+        return pack(ENTRY_VERSION, body)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> PerformanceWindow:
+        b = unpack(raw, ENTRY_VERSION, "performance window")
+        sketches = {
+            c: PerformanceSketch.from_bytes(base64.b64decode(s)) for c, s in b["sketches"].items()
+        }
+        seqs = {int(p): s for p, s in b["seqs"].items()}
+        return cls(b["revision"], sketches, seqs, b["flagged"])
+
+
+def perf_key(model_id: str, window_start: int) -> str:
+    return f"{model_id}\x00perf\x00{window_start}"
+
+
+@dataclass
+class PerformanceState:
+    """A model's performance windows, label counts and label-stream sequence numbers."""
+
+    windows: dict[int, PerformanceWindow] = field(default_factory=dict)
+    label_seq: dict[int, int] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
+    predictions: Counter[int] = field(default_factory=Counter)  # per performance window
+    dirty: set[int] = field(default_factory=set)  # to re-evaluate
+    changed: set[int] = field(default_factory=set)  # to save
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "windows": sorted(self.windows),
+            "label_seq": {str(p): s for p, s in self.label_seq.items()},
+            "counts": dict(self.counts),
+            "predictions": {str(w): n for w, n in self.predictions.items()},
+            "dirty": sorted(self.dirty),
+        }
+
+    @classmethod
+    def from_json(cls, b: dict[str, Any], read: Any, model_id: str) -> PerformanceState:
+        state = cls(
+            label_seq={int(p): s for p, s in b["label_seq"].items()},
+            counts=Counter(b["counts"]),
+            predictions=Counter({int(w): n for w, n in b["predictions"].items()}),
+            dirty=set(b["dirty"]),
+        )
+        for start in b["windows"]:
+            raw = read(perf_key(model_id, start))
+            if raw is not None:
+                state.windows[start] = PerformanceWindow.from_bytes(raw)
+        return state
+
+    def entries(self, model_id: str) -> dict[str, bytes | None]:
+        out: dict[str, bytes | None] = {}
+        for start in sorted(self.changed):
+            window = self.windows.get(start)
+            out[perf_key(model_id, start)] = window.to_bytes() if window else None
+        self.changed.clear()
+        return out
+
+    def apply(self, body: dict[str, Any], config: PerformanceConfig) -> bool:
+        """Merge one labels partial; False when it was merged before (a resend)."""
+        p, seq = body["partition"], body["seq"]
+        fresh = seq > self.label_seq.get(p, 0)
+        if fresh:
+            self.label_seq[p] = seq
+            self.counts.update(body["counts"])
+        merged = False
+        for start_text, cohorts in body["windows"].items():
+            start = int(start_text)
+            window = self.windows.setdefault(start, PerformanceWindow())
+            if seq <= window.seqs.get(p, 0):
+                continue  # this window has it already (saved before a crash)
+            window.seqs[p] = seq
+            for cohort, blob in cohorts.items():
+                sketch = PerformanceSketch.from_bytes(base64.b64decode(blob))
+                if cohort in window.sketches:
+                    window.sketches[cohort] += sketch
+                else:
+                    window.sketches[cohort] = sketch
+            self.dirty.add(start)
+            self.changed.add(start)
+            merged = True
+        return fresh or merged
+
+    def prune(self, now_event_ts: float, config: PerformanceConfig) -> None:
+        """Forget windows whose predictions are past the label horizon."""
+        horizon = now_event_ts - config.label_horizon_s - config.window_s
+        for start in [s for s in self.windows if s < horizon]:
+            del self.windows[start]
+            self.predictions.pop(start, None)
+            self.changed.add(start)
+
+
+def baseline(
+    state: PerformanceState, start: int, cohort: str, config: PerformanceConfig
+) -> PerformanceSketch | None:
+    """The merged sketches of the cohort in the earlier windows without alerts."""
+    earlier = [
+        w.sketches[cohort]
+        for s, w in sorted(state.windows.items())
+        if s < start and not w.flagged and cohort in w.sketches
+    ][-config.baseline_windows :]
+    if not earlier:
+        return None
+    merged = PerformanceSketch.from_bytes(earlier[0].to_bytes())
+    for sketch in earlier[1:]:
+        merged += sketch
+    return merged
+
+
+def evaluate(
+    state: PerformanceState, start: int, config: PerformanceConfig
+) -> tuple[dict[str, Any], list[Signal]]:
+    """A performance window's record body and its cohorts' accuracy-drop signals."""
+    window = state.windows[start]
+    window.revision += 1
+    cohorts: dict[str, dict[str, float]] = {}
+    signals: list[Signal] = []
+    for cohort, sketch in sorted(window.sketches.items()):
+        metrics = classification_metrics(sketch)
+        cohorts[cohort] = metrics
+        base = baseline(state, start, cohort, config)
+        if base is None or sketch.n < config.min_labels or base.n < config.min_labels:
+            continue
+        base_metrics = classification_metrics(base)
+        drop = proportion_drop(
+            round(base_metrics["accuracy"] * base.n),
+            base.n,
+            round(metrics["accuracy"] * sketch.n),
+            sketch.n,
+            config.confidence,
+        )
+        metrics["baseline_accuracy"] = base_metrics["accuracy"]
+        metrics["accuracy_change_lo"], metrics["accuracy_change_hi"] = drop.lo, drop.hi
+        limit = base_metrics["accuracy"] - config.accuracy_drop
+        # the whole interval of the change lies beyond the tolerated loss: not noise
+        if drop.hi < -config.accuracy_drop:
+            signals.append(
+                Signal(
+                    AlertCategory.performance,
+                    cohort,
+                    Severity.critical,
+                    "accuracy",
+                    metrics["accuracy"],
+                    limit,
+                )
+            )
+    if any(s.subject != ALL for s in signals):
+        # the drop is located: the page names the cohorts; the overall one is in the record
+        signals = [s for s in signals if s.subject != ALL]
+    window.flagged = bool(signals)
+    ranked = sorted(
+        (c for c in cohorts if c != ALL and cohorts[c].get("n", 0) >= config.min_labels),
+        key=lambda c: cohorts[c].get("accuracy", 1.0),
+    )
+    predictions = state.predictions.get(start, 0)
+    labels = cohorts.get(ALL, {}).get("n", 0)
+    body = {
+        "kind": "performance",
+        "window_start": start,
+        "window_end": start + config.window_s,
+        "revision": window.revision,
+        "predictions": predictions,
+        "labels": labels,
+        "label_coverage": labels / predictions if predictions else None,
+        "cohorts": cohorts,
+        "worst_cohorts": ranked[:5],
+        "label_counts": dict(state.counts),
+    }
+    return body, signals

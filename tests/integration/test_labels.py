@@ -1,0 +1,123 @@
+"""Delayed labels on the real broker: predictions first, then labels from a separate
+producer, out of order, with duplicates and orphans. The worker credits each label to
+the window of its prediction and cohort, counts orphans and duplicates exactly, and
+raises a performance alert for the degraded cohort only."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import numpy as np
+import orjson
+import pytest
+from confluent_kafka import Producer
+
+from streams.simulator.model import EventGenerator
+from streams.simulator.producer import PRODUCER_CONFIG
+from streams.simulator.scenarios import Stationary
+
+from .conftest import read_topic
+
+pytestmark = pytest.mark.integration
+
+T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
+PERF_WINDOW_S = 600
+DEGRADED = "DE"
+DUPLICATES, ORPHANS = 150, 40
+
+
+def produce(bootstrap: str, topic: str, records: list[tuple[str, bytes]]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG})
+    for key, value in records:
+        producer.produce(topic, key=key.encode(), value=value)
+        producer.poll(0)
+    assert producer.flush(30) == 0
+
+
+def test_late_labels_find_their_window_and_cohort(deploy) -> None:
+    d = deploy(
+        window_s=60,
+        model={
+            "performance": {
+                "window_s": PERF_WINDOW_S,
+                "cohorts": ["country"],
+                "min_labels": 100,
+                "baseline_windows": 1,
+            }
+        },
+    )
+    block = EventGenerator(seed=3).generate(T0 + np.arange(12_000) * 0.1, Stationary())
+    events = block.to_events()
+    degraded = 0
+    for e, truth in zip(events, block.true_score, strict=True):
+        # the second performance window: the model is wrong for one country
+        if e["segments"]["country"] == DEGRADED and e["timestamp"] >= "2026-01-01T00:10":
+            e["prediction"]["score"] = round(1.0 - float(truth), 6)
+            degraded += 1
+    assert degraded > 300
+    d.start_worker()
+    produce(
+        d.bootstrap,
+        d.topic("predictions"),
+        [(e["prediction_id"], orjson.dumps(e)) for e in events],
+    )
+    labels = [
+        (
+            e["prediction_id"],
+            orjson.dumps(
+                {
+                    "model_id": e["model_id"],
+                    "prediction_id": e["prediction_id"],
+                    "timestamp": "2026-01-02T00:00:00Z",
+                    "label": str(int(y)),
+                }
+            ),
+        )
+        for e, y in zip(events, block.label, strict=True)
+    ]
+    rng = random.Random(5)
+    rng.shuffle(labels)
+    labels += rng.sample(labels, DUPLICATES)
+    labels += [
+        (
+            f"ghost-{i}",
+            orjson.dumps(
+                {
+                    "model_id": events[0]["model_id"],
+                    "prediction_id": f"ghost-{i}",
+                    "timestamp": "2026-01-02T00:00:00Z",
+                    "label": "1",
+                }
+            ),
+        )
+        for i in range(ORPHANS)
+    ]
+    rng.shuffle(labels)
+    time.sleep(2)  # predictions first: the worker stores them before their labels come
+    produce(d.bootstrap, d.topic("labels"), labels)
+
+    def settled(records: list[dict]) -> bool:
+        perf = [r for r in records if r.get("kind") == "performance"]
+        counts = perf[-1]["label_counts"] if perf else {}
+        return counts.get("joined", 0) + counts.get("duplicate", 0) + counts.get(
+            "orphan", 0
+        ) == len(labels)
+
+    records = read_topic(d.bootstrap, d.topic("results"), 180, until=settled)
+    perf = [r for r in records if r.get("kind") == "performance"]
+    latest = {r["window_start"]: r for r in perf}  # the last revision of each window
+    counts = perf[-1]["label_counts"]
+    assert (counts["joined"], counts["duplicate"], counts["orphan"]) == (
+        len(events),
+        DUPLICATES,
+        ORPHANS,
+    )
+    first, second = latest[T0], latest[T0 + PERF_WINDOW_S]
+    assert first["labels"] == sum(e["timestamp"] < "2026-01-01T00:10" for e in events)
+    cohort = f"country={DEGRADED}"
+    assert second["cohorts"][cohort]["accuracy"] < first["cohorts"][cohort]["accuracy"] - 0.2
+    assert second["worst_cohorts"][0] == cohort
+    alerts = d.alerts()
+    performance = [a for a in alerts if a["category"] == "performance"]
+    assert [(a["status"], a["subjects"]) for a in performance][:1] == [("firing", [cohort])]
