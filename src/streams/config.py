@@ -303,6 +303,11 @@ class WorkerConfig(_Strict):
     deadletter_max_bytes: int = Field(default=16384, ge=0)
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="0 turns /metrics off.")
+    pending_sweep_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds between scans expiring pending predictions past the horizon.",
+    )
     data_dir: Path = Path(".streams/worker")
     store: str = "rocksdb://"
 

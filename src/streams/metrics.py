@@ -125,6 +125,12 @@ class PipelineMetrics:
             ["model", "outcome"],
             registry=r,
         )
+        self.pending_expired = Counter(
+            name("pending", "expired"),
+            "Pending predictions that reached the label horizon without a label.",
+            ["model"],
+            registry=r,
+        )
         self.performance = Gauge(
             name("performance", "accuracy"),
             "Realized accuracy of the latest performance window labels reached, by cohort.",

@@ -44,6 +44,15 @@ def check_scores(scores: np.ndarray | list) -> np.ndarray:
     return s
 
 
+def _check_delays(delays_s: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Delays as floats; negative ones (clock skew between the label and prediction
+    sources) count as 0."""
+    d = np.asarray(delays_s, dtype=float)
+    if d.shape != shape or not np.all(np.isfinite(d)):
+        raise ValueError("delays must be finite, one per pair")
+    return np.maximum(d, 0.0)
+
+
 class PerformanceSketch:
     """Confusion counts at one threshold, per-class score histograms (ROC AUC), the exact
     log-loss sum, per-calibration-bin score sums (ECE), regression error sums and a
@@ -126,6 +135,7 @@ class PerformanceSketch:
         y = np.asarray(labels)
         if y.shape != s.shape or not np.all((y == 0) | (y == 1)):
             raise ValueError("labels must be 0 or 1, one per score")
+        d = _check_delays(delays_s, s.shape)  # all checks before the first change
         self._set_threshold(float(threshold))
         predicted, actual = s >= self.threshold, y == 1
         self.tp += int(np.count_nonzero(predicted & actual))
@@ -140,7 +150,7 @@ class PerformanceSketch:
         )
         p_true = np.clip(np.where(actual, s, 1.0 - s), LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS)
         self.log_loss_sum += float(-np.log(p_true).sum())
-        self._add_delays(delays_s, s.shape)
+        self._add_delays(d)
 
     def add_regression(
         self, predictions: np.ndarray, values: np.ndarray, delays_s: np.ndarray
@@ -152,6 +162,7 @@ class PerformanceSketch:
         v = np.asarray(values, dtype=float)
         if p.shape != v.shape or not (np.all(np.isfinite(p)) and np.all(np.isfinite(v))):
             raise ValueError("predictions and values must be finite, one value per prediction")
+        d = _check_delays(delays_s, p.shape)
         error = np.abs(p - v)
         nonzero = v != 0
         self.n_regression += p.size
@@ -159,7 +170,7 @@ class PerformanceSketch:
         self.squared_error_sum += float((error * error).sum())
         self.ape_sum += float((error[nonzero] / np.abs(v[nonzero])).sum())
         self.ape_excluded += int(p.size - np.count_nonzero(nonzero))
-        self._add_delays(delays_s, p.shape)
+        self._add_delays(d)
 
     def _set_threshold(self, threshold: float) -> None:
         if math.isnan(self.threshold):
@@ -169,20 +180,16 @@ class PerformanceSketch:
         elif threshold != self.threshold:
             raise ValueError(f"sketch counts at threshold {self.threshold}, not {threshold}")
 
-    def _add_delays(self, delays_s: np.ndarray, shape: tuple[int, ...]) -> None:
-        """Negative delays (clock skew between the label and prediction sources) count as 0."""
-        d = np.asarray(delays_s, dtype=float)
-        if d.shape != shape or not np.all(np.isfinite(d)):
-            raise ValueError("delays must be finite, one per pair")
+    def _add_delays(self, d: np.ndarray) -> None:
         if d.size == 0:
             return
-        d = np.maximum(d, 0.0)
         index = np.searchsorted(DELAY_EDGES_S, d, side="right")
         self.delay_counts += np.bincount(index, minlength=DELAY_BINS + 2)
         self.delay_min = min(self.delay_min, float(d.min()))
         self.delay_max = max(self.delay_max, float(d.max()))
 
     def __iadd__(self, other: PerformanceSketch) -> PerformanceSketch:
+        """Merge ``other`` in: counts and sums add, extremes combine, thresholds must agree."""
         if not math.isnan(other.threshold):
             self._set_threshold(other.threshold)
         for name in self.__slots__:

@@ -42,7 +42,7 @@ from streams.ingest import Rejection, deadletter_record, decode_event
 from streams.kafka.broadcast import BroadcastReader
 from streams.lifecycle import step
 from streams.metrics import PipelineMetrics
-from streams.pipeline.labels import LabelJoin, LabelState, pending_record
+from streams.pipeline.labels import LabelJoin, LabelState, pending_record, sweep
 from streams.pipeline.performance import evaluate as evaluate_performance
 from streams.pipeline.references import ReferenceChooser
 from streams.pipeline.stage1 import DeadLetter, ModelSpec, Output, PartitionState, Stage1
@@ -162,6 +162,8 @@ class Pipeline:
         self.app.agent(self.predictions, name="ingest", concurrency=1)(self._ingest_agent())
         self.app.agent(self.partials, name="evaluate", concurrency=1)(self._evaluate_agent())
         self.app.agent(self.labels, name="labels", concurrency=1)(self._labels_agent())
+        if self._cohorts:
+            self.app.timer(interval=worker.pending_sweep_s)(self._sweep_pending)
         self.app.timer(interval=max(worker.idle_timeout_s / 2, 0.2))(self._idle_check)
         self.app.agent(self.node_telemetry, name="telemetry", concurrency=1)(
             self._telemetry_agent()
@@ -238,7 +240,7 @@ class Pipeline:
                 counters[event.model_id].inc()
                 cohorts = self._cohorts.get(event.model_id)
                 if cohorts is not None:
-                    pending[event.prediction_id] = pending_record(event, cohorts)
+                    pending[event.prediction_id] = pending_record(event, cohorts, partition)
                 if event.latency_ms is not None:
                     latencies[event.model_id].observe(event.latency_ms / 1000)
             for out in outputs:
@@ -371,6 +373,25 @@ class Pipeline:
         ]
         await asyncio.gather(*deliveries)
         await self._send_label_partials(state)
+
+    async def _sweep_pending(self) -> None:
+        """Expire pending predictions past their model's label horizon, in event time
+        (each partition's newest prediction): a scan of this worker's partitions."""
+        now = {p: s.max_event_ts for p, s in self._states.items()}
+        horizons = {
+            m: float(s.config.performance.label_horizon_s)
+            for m, s in self.models.items()
+            if m in self._cohorts
+        }
+        writes, expired = sweep(self.pending_table.items(), now, horizons)
+        for key, (partition, value) in writes.items():
+            with partition_scope(self.predictions.get_topic_name(), partition):
+                if value is None:
+                    self.pending_table.pop(key, None)
+                else:
+                    self.pending_table[key] = value
+        for model_id, n in expired.items():
+            self.metrics.pending_expired.labels(model_id).inc(n)
 
     async def _send_label_partials(self, state: LabelState) -> None:
         if not state.outbox:

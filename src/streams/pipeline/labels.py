@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,17 +42,18 @@ POSITIVE = frozenset({"1", "1.0", "true", "yes", "positive"})
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """What a label needs of its prediction."""
+    """What a label needs of its prediction (and its partition, for the expiry sweep)."""
 
     model_id: str
     ts: float
     score: float | None
     cohorts: tuple[str, ...]
+    partition: int
     labeled: bool = False
 
     def to_bytes(self) -> bytes:
-        body = [self.model_id, self.ts, self.score, list(self.cohorts), self.labeled]
-        return pack(PENDING_VERSION, body)
+        body = [self.model_id, self.ts, self.score, list(self.cohorts), self.partition]
+        return pack(PENDING_VERSION, [*body, self.labeled])
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Pending | None:
@@ -60,24 +61,57 @@ class Pending:
         body = unpack(raw, PENDING_VERSION, "pending prediction")
         if body[0] is None:
             return None
-        model_id, ts, score, cohorts, labeled = body
-        return cls(model_id, ts, score, tuple(cohorts), labeled)
+        model_id, ts, score, cohorts, partition, labeled = body
+        return cls(model_id, ts, score, tuple(cohorts), partition, labeled)
+
+    def labelled(self) -> Pending:
+        return Pending(self.model_id, self.ts, self.score, self.cohorts, self.partition, True)
 
 
-def expired_marker(ts: float) -> bytes:
-    return pack(PENDING_VERSION, [None, ts])
+def expired_marker(model_id: str, ts: float, partition: int) -> bytes:
+    """What an expired record leaves: enough to count a label that comes later."""
+    return pack(PENDING_VERSION, [None, ts, partition, model_id])
 
 
-def marker_ts(raw: bytes) -> float:
-    """The prediction time of a record or marker (for the expiry sweep)."""
-    return float(unpack(raw, PENDING_VERSION, "pending prediction")[1])
-
-
-def pending_record(event: PredictionEvent, cohorts: Sequence[str]) -> bytes:
+def pending_record(event: PredictionEvent, cohorts: Sequence[str], partition: int) -> bytes:
     keys = tuple(f"{c}={event.segments[c]}" for c in cohorts if c in event.segments)
-    return Pending(
-        event.model_id, event.timestamp.timestamp(), event.prediction.score, keys
-    ).to_bytes()
+    ts, score = event.timestamp.timestamp(), event.prediction.score
+    return Pending(event.model_id, ts, score, keys, partition).to_bytes()
+
+
+def sweep(
+    items: Iterable[tuple[str, bytes]],
+    now: Mapping[int, float],
+    horizons: Mapping[str, float],
+) -> tuple[dict[str, tuple[int, bytes | None]], Counter[str]]:
+    """Expire the records past their model's label horizon (``now``: event time per
+    partition): a record becomes a marker, a marker is deleted one horizon later.
+    Returns the writes (by key: partition, and value or None to delete) and the
+    unlabelled expiries per model.
+
+    >>> rec = Pending("m", 0.0, 0.5, (), partition=1).to_bytes()
+    >>> writes, expired = sweep([("p1", rec)], {1: 100.0}, {"m": 50.0})
+    >>> writes["p1"][0], Pending.from_bytes(writes["p1"][1]), dict(expired)
+    (1, None, {'m': 1})
+    """
+    writes: dict[str, tuple[int, bytes | None]] = {}
+    expired: Counter[str] = Counter()
+    for key, raw in items:
+        body = unpack(raw, PENDING_VERSION, "pending prediction")
+        if body[0] is None:  # a marker: [None, ts, partition, model]
+            _, ts, partition, model_id = body
+            if ts < now.get(partition, -math.inf) - 2 * horizons.get(model_id, math.inf):
+                writes[key] = (partition, None)
+            continue
+        pending = Pending.from_bytes(raw)
+        assert pending is not None
+        limit = now.get(pending.partition, -math.inf) - horizons.get(pending.model_id, math.inf)
+        if pending.ts < limit:
+            marker = expired_marker(pending.model_id, pending.ts, pending.partition)
+            writes[key] = (pending.partition, marker)
+            if not pending.labeled:
+                expired[pending.model_id] += 1
+    return writes, expired
 
 
 @dataclass
@@ -187,9 +221,7 @@ class LabelJoin:
         y = positive(label.label)
         if y is None or pending.score is None or not math.isfinite(pending.score):
             return "unusable"
-        result.writes[pid] = Pending(
-            pending.model_id, pending.ts, pending.score, pending.cohorts, labeled=True
-        ).to_bytes()
+        result.writes[pid] = pending.labelled().to_bytes()
         window = int(pending.ts // config.performance.window_s) * config.performance.window_s
         delay = max(label.timestamp.timestamp() - pending.ts, 0.0)
         groups = pairs.setdefault(config.id, {})
