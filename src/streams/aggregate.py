@@ -19,9 +19,10 @@ import numpy as np
 
 from streams.codec import pack, unpack
 from streams.events import PredictionEvent
+from streams.performance.cbpe import ScoreHistogram
 from streams.sketches import CategoricalSketch, NumericSketch, stable_keys
 
-AGGREGATE_VERSION = 2
+AGGREGATE_VERSION = 3
 SCORE_EDGES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 #: Latency bins (ms): roughly log-spaced, dense around common SLO thresholds.
 LATENCY_EDGES_MS = [1, 2, 5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000]
@@ -40,6 +41,7 @@ class WindowAggregate:
         "latency_slow",
         "model_id",
         "score",
+        "scores",
         "slow_threshold_ms",
         "window_start",
     )
@@ -55,6 +57,7 @@ class WindowAggregate:
         self.window_start = window_start
         self.features = features
         self.score = NumericSketch(SCORE_EDGES, 0.0, 1.0)
+        self.scores = ScoreHistogram()  # fine bins: label-free performance estimation
         self.latency = NumericSketch(LATENCY_EDGES_MS, 0.0, LATENCY_MAX_MS, reservoir_size=0)
         self.slow_threshold_ms = slow_threshold_ms
         self.latency_slow = 0  # events slower than the SLO threshold
@@ -73,7 +76,12 @@ class WindowAggregate:
                 sketch.update_batch(values, keys=keys)
             else:
                 sketch.update_batch(values)
-        self.score.update_batch([e.prediction.score for e in events], keys=keys)
+        scores = [e.prediction.score for e in events]
+        self.score.update_batch(scores, keys=keys)
+        known = np.array([s for s in scores if s is not None], dtype=float)
+        known = known[np.isfinite(known) & (known >= 0) & (known <= 1)]
+        if known.size:
+            self.scores.add(known)
         latencies = np.array([e.latency_ms for e in events if e.latency_ms is not None])
         if latencies.size:
             self.latency.update_batch(latencies)
@@ -86,6 +94,7 @@ class WindowAggregate:
         for name, sketch in other.features.items():
             self.features[name] += sketch  # type: ignore[operator]
         self.score += other.score
+        self.scores += other.scores
         self.count += other.count
         self.late += other.late
         self.latency += other.latency
@@ -102,6 +111,7 @@ class WindowAggregate:
             "latency_slow": self.latency_slow,
             "slow_threshold_ms": self.slow_threshold_ms,
             "score": _b64(self.score),
+            "scores": base64.b64encode(self.scores.to_bytes()).decode("ascii"),
             "numeric": {
                 n: _b64(s) for n, s in self.features.items() if isinstance(s, NumericSketch)
             },
@@ -123,6 +133,7 @@ class WindowAggregate:
         )
         agg = cls(d["model_id"], d["window_start"], features, d["slow_threshold_ms"])
         agg.score = NumericSketch.from_bytes(base64.b64decode(d["score"]))
+        agg.scores = ScoreHistogram.from_bytes(base64.b64decode(d["scores"]))
         agg.latency = NumericSketch.from_bytes(base64.b64decode(d["latency"]))
         agg.count, agg.late, agg.latency_slow = d["count"], d["late"], d["latency_slow"]
         return agg

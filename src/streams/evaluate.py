@@ -16,6 +16,7 @@ from streams.aggregate import WindowAggregate
 from streams.config import ModelConfig, Thresholds
 from streams.drift.engine import DriftReport, FeatureDrift, Sketch, compare
 from streams.events import AlertCategory
+from streams.performance.cbpe import estimate_performance
 from streams.sketches import NumericSketch
 
 
@@ -168,6 +169,9 @@ def result_record(
         "evaluated_at": evaluated_at,
         "latency": latency,
         "score_mean": window.score.mean if window.score.n else None,
+        "estimated_performance": estimate_performance(window.scores, config.performance.threshold)
+        if window.scores.n
+        else None,
         "features": {f.name: f.statistics for f in report.features},
         "drift": {
             f.name: {

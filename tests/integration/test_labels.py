@@ -118,6 +118,12 @@ def test_late_labels_find_their_window_and_cohort(deploy) -> None:
     cohort = f"country={DEGRADED}"
     assert second["cohorts"][cohort]["accuracy"] < first["cohorts"][cohort]["accuracy"] - 0.2
     assert second["worst_cohorts"][0] == cohort
+    # CBPE from the scores alone: right while the model is calibrated (the first window),
+    # too optimistic once it is wrong for a cohort (the second), as its assumption says
+    realized = [w["cohorts"]["*"]["accuracy"] for w in (first, second)]
+    estimated = [w["estimated"]["accuracy"] for w in (first, second)]
+    assert abs(estimated[0] - realized[0]) < 0.03
+    assert estimated[1] - realized[1] > 0.05
     alerts = d.alerts()
     performance = [a for a in alerts if a["category"] == "performance"]
     assert [(a["status"], a["subjects"]) for a in performance][:1] == [("firing", [cohort])]

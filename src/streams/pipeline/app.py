@@ -473,10 +473,9 @@ class Pipeline:
         spec = self.models[model_id]
         state = self._model_state(model_id, partition)
         duplicates = state.duplicates
-        labelled = False
         for body in bodies:
             if body["kind"] == "labels":
-                labelled |= state.perf.apply(body, spec.config.performance)
+                state.perf.apply(body, spec.config.performance)
             else:
                 apply_message(state, body)
         if state.duplicates > duplicates:
@@ -484,7 +483,7 @@ class Pipeline:
         deliveries = []
         for ready in take_ready(state, spec.config.window_s):
             deliveries.append(await self._publish(spec, state, ready, partition))
-        if labelled:
+        if state.perf.dirty and spec.config.performance.enabled:
             deliveries += await self._publish_performance(spec, state)
         await asyncio.gather(*deliveries)  # as in stage 1: state never runs ahead of output
         with partition_scope(self.partials.get_topic_name(), partition):
@@ -559,7 +558,8 @@ class Pipeline:
         if revision == 0:  # a revision updates the record; the lifecycle saw the first
             state.pending.update(chooser.observe(window.window_start, window.features))
             perf_window = config.performance.window_s
-            state.perf.predictions[window.window_start // perf_window * perf_window] += window.count
+            perf_start = window.window_start // perf_window * perf_window
+            state.perf.add_predictions(perf_start, window.count, window.scores)
             state.perf.prune(window.window_start, config.performance)
             signals = feature_signals(features)
             if config.drift.online.enabled:

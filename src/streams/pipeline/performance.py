@@ -19,6 +19,7 @@ from streams.codec import pack, unpack
 from streams.config import PerformanceConfig
 from streams.events import AlertCategory, Severity
 from streams.lifecycle import Signal
+from streams.performance.cbpe import ScoreHistogram, estimate_performance
 from streams.performance.metrics import classification_metrics, proportion_drop
 from streams.performance.sketch import PerformanceSketch
 from streams.pipeline.labels import ALL
@@ -32,11 +33,13 @@ class PerformanceWindow:
     sketches: dict[str, PerformanceSketch] = field(default_factory=dict)
     seqs: dict[int, int] = field(default_factory=dict)
     flagged: bool = False  # had an alerting cohort: left out of later baselines
+    scores: ScoreHistogram = field(default_factory=ScoreHistogram)  # all predictions
 
     def to_bytes(self) -> bytes:
         body = {
             "revision": self.revision,
             "flagged": self.flagged,
+            "scores": base64.b64encode(self.scores.to_bytes()).decode("ascii"),
             "seqs": {str(p): s for p, s in self.seqs.items()},
             "sketches": {
                 c: base64.b64encode(s.to_bytes()).decode("ascii") for c, s in self.sketches.items()
@@ -51,7 +54,8 @@ class PerformanceWindow:
             c: PerformanceSketch.from_bytes(base64.b64decode(s)) for c, s in b["sketches"].items()
         }
         seqs = {int(p): s for p, s in b["seqs"].items()}
-        return cls(b["revision"], sketches, seqs, b["flagged"])
+        scores = ScoreHistogram.from_bytes(base64.b64decode(b["scores"]))
+        return cls(b["revision"], sketches, seqs, b["flagged"], scores)
 
 
 def perf_key(model_id: str, window_start: int) -> str:
@@ -124,6 +128,15 @@ class PerformanceState:
             self.changed.add(start)
             merged = True
         return fresh or merged
+
+    def add_predictions(self, start: int, count: int, scores: ScoreHistogram) -> None:
+        """A feature window of this performance window was evaluated: its predictions
+        count for label coverage, and its scores feed the label-free estimate."""
+        self.predictions[start] += count
+        window = self.windows.setdefault(start, PerformanceWindow())
+        window.scores += scores
+        self.dirty.add(start)
+        self.changed.add(start)
 
     def prune(self, now_event_ts: float, config: PerformanceConfig) -> None:
         """Forget windows whose predictions are past the label horizon."""
@@ -208,6 +221,10 @@ def evaluate(
         "label_coverage": labels / predictions if predictions else None,
         "cohorts": cohorts,
         "worst_cohorts": ranked[:5],
+        # CBPE: what calibrated scores predict, before (and beside) the labels
+        "estimated": estimate_performance(window.scores, config.threshold)
+        if window.scores.n
+        else None,
         "label_counts": dict(state.counts),
     }
     return body, signals
