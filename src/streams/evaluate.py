@@ -160,6 +160,7 @@ def result_record(
 ) -> dict[str, Any]:
     """The value written to ``results``: one per window evaluation (revisions included)."""
     return {
+        "kind": "window",
         "model_id": window.model_id,
         "window_start": window.window_start,
         "window_end": window.window_start + config.window_s,

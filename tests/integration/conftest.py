@@ -146,7 +146,13 @@ class Deployment:
         def complete(records: list[dict[str, Any]]) -> bool:
             return expected_windows <= {r["window_start"] for r in records}
 
-        records = read_topic(self.bootstrap, self.topic("results"), timeout_s, until=complete)
+        def windows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [r for r in records if r.get("kind") == "window"]
+
+        records = read_topic(
+            self.bootstrap, self.topic("results"), timeout_s, until=lambda r: complete(windows(r))
+        )
+        records = windows(records)
         latest: dict[int, dict] = {}
         for r in records:
             if (

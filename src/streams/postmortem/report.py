@@ -231,8 +231,8 @@ def select_windows(
     by window start; of two records with the same revision, the later one read."""
     latest: dict[float, dict[str, Any]] = {}
     for record in records:
-        if record.get("model_id") != model_id:
-            continue
+        if record.get("model_id") != model_id or record.get("kind", "window") != "window":
+            continue  # performance records share the topic (docs/performance.md)
         start, end = finite(record.get("window_start")), finite(record.get("window_end"))
         if start is None or end is None or not (start < hi and end > lo):
             continue
