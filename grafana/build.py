@@ -471,10 +471,94 @@ def infrastructure_slo() -> dashboard_models.Dashboard:
     )
 
 
+def model_performance() -> dashboard_models.Dashboard:
+    cohorts = 'streams_performance_accuracy{model="$model", cohort!="*"}'
+    whole = 'streams_performance_accuracy{model="$model", cohort="*"}'
+    worst = (
+        table.Panel()
+        .title("Worst cohorts (accuracy, latest labelled window)")
+        .datasource(DATASOURCE)
+        .span(12)
+        .height(8)
+        .show_header(True)
+        .sort_by([common_builders.TableSortByFieldState().display_name("Value").desc(False)])
+        .with_target(instant_table(f"bottomk(5, {cohorts})"))
+    )
+    return dashboard(
+        "streams-model-performance",
+        "Streams / Model performance",
+        "Realized performance of $model as late labels arrive, by cohort; label coverage; "
+        "the label-free estimate beside the realized accuracy; champion against shadow.",
+        [
+            (
+                "Realized, by cohort",
+                [
+                    series(
+                        "Accuracy by cohort",
+                        [(f"streams_performance_accuracy{M}", "{{cohort}}")],
+                        unit="percentunit",
+                        description="Latest performance window labels reached; * is the model.",
+                    ),
+                    worst,
+                ],
+            ),
+            (
+                "Labels",
+                [
+                    series(
+                        "Label coverage",
+                        [(f"streams_performance_label_coverage_ratio{M}", "{{model}}")],
+                        unit="percentunit",
+                        description="Share of the window's predictions that have a label.",
+                    ),
+                    series(
+                        "Labels by outcome",
+                        [
+                            (
+                                "sum by (outcome) (rate(streams_labels_events_total"
+                                f"{M}[$__rate_interval]))",
+                                "{{outcome}}",
+                            )
+                        ],
+                        unit="ops",
+                        description="A rising orphan rate means labels that find no "
+                        "prediction: a partitioner mismatch or a broken feed.",
+                    ),
+                ],
+            ),
+            (
+                "Estimated and shadow",
+                [
+                    series(
+                        "Estimated (CBPE) vs realized accuracy",
+                        [
+                            (f"streams_performance_estimated_accuracy{M}", "estimated"),
+                            (whole, "realized"),
+                        ],
+                        unit="percentunit",
+                        description="The estimate assumes calibrated scores: a gap says "
+                        "they no longer are.",
+                    ),
+                    series(
+                        "Champion vs shadow",
+                        [
+                            (f"streams_shadow_agreement_ratio{M}", "agreement {{shadow}}"),
+                            (f"streams_shadow_accuracy_delta{M}", "accuracy delta {{shadow}}"),
+                        ],
+                        description="Decisions agreeing before labels; shadow minus "
+                        "champion accuracy after.",
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
 DASHBOARDS: dict[str, Callable[[], dashboard_models.Dashboard]] = {
     "overview.json": overview,
     "data-drift.json": data_drift,
     "infrastructure-slo.json": infrastructure_slo,
+    "model-performance.json": model_performance,
 }
 
 

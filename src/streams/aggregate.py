@@ -12,17 +12,19 @@ a function of its set of events: a replay or another partitioning gives the same
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from streams.codec import pack, unpack
-from streams.events import PredictionEvent
+from streams.events import Prediction, PredictionEvent
 from streams.performance.cbpe import ScoreHistogram
 from streams.sketches import CategoricalSketch, NumericSketch, stable_keys
 
-AGGREGATE_VERSION = 3
+AGGREGATE_VERSION = 4
+#: The decision threshold shadow agreement is measured at.
+DECISION = 0.5
 SCORE_EDGES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 #: Latency bins (ms): roughly log-spaced, dense around common SLO thresholds.
 LATENCY_EDGES_MS = [1, 2, 5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000]
@@ -42,6 +44,7 @@ class WindowAggregate:
         "model_id",
         "score",
         "scores",
+        "shadows",
         "slow_threshold_ms",
         "window_start",
     )
@@ -63,6 +66,9 @@ class WindowAggregate:
         self.latency_slow = 0  # events slower than the SLO threshold
         self.count = 0
         self.late = 0
+        # per shadow model: [predictions, decisions agreeing with the champion's,
+        # sum of |shadow score - champion score|]
+        self.shadows: dict[str, list[float]] = {}
 
     def fold(self, events: Sequence[PredictionEvent]) -> None:
         """Fold a batch of this window's events, one vectorised update per feature."""
@@ -87,6 +93,28 @@ class WindowAggregate:
             self.latency.update_batch(latencies)
             if self.slow_threshold_ms is not None:
                 self.latency_slow += int(np.count_nonzero(latencies > self.slow_threshold_ms))
+        for e in events:
+            if e.shadow_predictions and e.prediction.score is not None:
+                self._compare_shadows(e.prediction.score, e.shadow_predictions)
+
+    def _compare_shadows(self, score: float, shadows: Mapping[str, Prediction]) -> None:
+        """Before labels, a shadow model is compared with the champion on decisions (at
+        0.5) and scores; after labels, on metrics (streams/pipeline/labels.py)."""
+        for name, shadow in shadows.items():
+            if shadow.score is None:
+                continue
+            tally = self.shadows.setdefault(name, [0, 0, 0.0])
+            tally[0] += 1
+            tally[1] += (shadow.score >= DECISION) == (score >= DECISION)
+            tally[2] += abs(shadow.score - score)
+
+    def shadow_summary(self) -> dict[str, dict[str, float]]:
+        """Agreement rate and mean score gap of each shadow model in this window."""
+        return {
+            name: {"predictions": n, "agreement": agree / n, "mean_score_gap": gap / n}
+            for name, (n, agree, gap) in self.shadows.items()
+            if n
+        }
 
     def __iadd__(self, other: WindowAggregate) -> WindowAggregate:
         if (other.model_id, other.window_start) != (self.model_id, self.window_start):
@@ -99,6 +127,9 @@ class WindowAggregate:
         self.late += other.late
         self.latency += other.latency
         self.latency_slow += other.latency_slow
+        for name, (n, agree, gap) in other.shadows.items():
+            mine = self.shadows.setdefault(name, [0, 0, 0.0])
+            mine[0], mine[1], mine[2] = mine[0] + n, mine[1] + agree, mine[2] + gap
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,6 +140,7 @@ class WindowAggregate:
             "late": self.late,
             "latency": _b64(self.latency),
             "latency_slow": self.latency_slow,
+            "shadows": self.shadows,
             "slow_threshold_ms": self.slow_threshold_ms,
             "score": _b64(self.score),
             "scores": base64.b64encode(self.scores.to_bytes()).decode("ascii"),
@@ -136,6 +168,7 @@ class WindowAggregate:
         agg.scores = ScoreHistogram.from_bytes(base64.b64decode(d["scores"]))
         agg.latency = NumericSketch.from_bytes(base64.b64decode(d["latency"]))
         agg.count, agg.late, agg.latency_slow = d["count"], d["late"], d["latency_slow"]
+        agg.shadows = {name: list(v) for name, v in d["shadows"].items()}
         return agg
 
     def serialize(self) -> bytes:

@@ -231,6 +231,13 @@ class PerformanceConfig(_Strict):
         default=0.05, ge=0, lt=1, description="Tolerated accuracy loss against the baseline."
     )
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    orphan_rate: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Share of recent labels without a prediction that raises a pipeline "
+        "alert (a partitioner mismatch or a broken label feed).",
+    )
 
 
 class ModelConfig(_Strict):

@@ -170,6 +170,7 @@ def result_record(
         "evaluated_at": evaluated_at,
         "latency": latency,
         "score_mean": window.score.mean if window.score.n else None,
+        "shadows": window.shadow_summary(),
         "estimated_performance": estimate_performance(window.scores, config.performance.threshold)
         if window.scores.n
         else None,

@@ -137,6 +137,24 @@ class PipelineMetrics:
             ["model", "cohort"],
             registry=r,
         )
+        self.estimated_accuracy = Gauge(
+            name("performance", "estimated_accuracy"),
+            "Accuracy the scores predict (CBPE), latest performance window; realized beside.",
+            ["model"],
+            registry=r,
+        )
+        self.shadow_agreement = Gauge(
+            name("shadow", "agreement_ratio"),
+            "Share of the last window's predictions where the shadow decides as the champion.",
+            ["model", "shadow"],
+            registry=r,
+        )
+        self.shadow_accuracy_delta = Gauge(
+            name("shadow", "accuracy_delta"),
+            "Shadow minus champion accuracy on the same labels, latest performance window.",
+            ["model", "shadow"],
+            registry=r,
+        )
         self.label_coverage = Gauge(
             name("performance", "label_coverage_ratio"),
             "Share of the latest performance window's predictions that have a label.",
@@ -158,6 +176,17 @@ class PipelineMetrics:
                 self.performance.labels(model_id, cohort).set(accuracy)
         if body.get("label_coverage") is not None:
             self.label_coverage.labels(model_id).set(body["label_coverage"])
+        estimated = (body.get("estimated") or {}).get("accuracy")
+        if estimated is not None and estimated == estimated:
+            self.estimated_accuracy.labels(model_id).set(estimated)
+        for shadow, metrics in body.get("shadows", {}).items():
+            delta = metrics.get("accuracy_delta")
+            if delta is not None and delta == delta:
+                self.shadow_accuracy_delta.labels(model_id, shadow).set(delta)
+
+    def observe_shadows(self, model_id: str, summary: dict[str, dict[str, float]]) -> None:
+        for shadow, values in summary.items():
+            self.shadow_agreement.labels(model_id, shadow).set(values["agreement"])
 
     def observe_window(
         self, model_id: str, count: int, window_end: float, features: list[FeatureResult]

@@ -6,7 +6,6 @@ raises a performance alert for the degraded cohort only."""
 from __future__ import annotations
 
 import random
-import time
 
 import numpy as np
 import orjson
@@ -51,6 +50,8 @@ def test_late_labels_find_their_window_and_cohort(deploy) -> None:
     events = block.to_events()
     degraded = 0
     for e, truth in zip(events, block.true_score, strict=True):
+        # a shadow model that is right where the champion goes wrong
+        e["shadow_predictions"] = {"v2": {"score": round(float(truth), 6)}}
         # the second performance window: the model is wrong for one country
         if e["segments"]["country"] == DEGRADED and e["timestamp"] >= "2026-01-01T00:10":
             e["prediction"]["score"] = round(1.0 - float(truth), 6)
@@ -94,7 +95,8 @@ def test_late_labels_find_their_window_and_cohort(deploy) -> None:
         for i in range(ORPHANS)
     ]
     rng.shuffle(labels)
-    time.sleep(2)  # predictions first: the worker stores them before their labels come
+    # as in production (labels come hours later): every prediction is stored first
+    d.results({int(e["timestamp"][14:16]) * 60 + T0 for e in events[:: len(events) // 20]})
     produce(d.bootstrap, d.topic("labels"), labels)
 
     def settled(records: list[dict]) -> bool:
@@ -124,6 +126,12 @@ def test_late_labels_find_their_window_and_cohort(deploy) -> None:
     estimated = [w["estimated"]["accuracy"] for w in (first, second)]
     assert abs(estimated[0] - realized[0]) < 0.03
     assert estimated[1] - realized[1] > 0.05
+    # champion vs shadow: identical while the champion is right, the shadow ahead after
+    assert first["shadows"]["v2"]["accuracy_delta"] == 0
+    assert second["shadows"]["v2"]["accuracy_delta"] > 0.03
+    windows = [r for r in records if r.get("kind") == "window"]
+    agreement = {r["window_start"]: r["shadows"]["v2"]["agreement"] for r in windows}
+    assert agreement[T0] == 1.0 and min(agreement.values()) < 0.95
     alerts = d.alerts()
     performance = [a for a in alerts if a["category"] == "performance"]
     assert [(a["status"], a["subjects"]) for a in performance][:1] == [("firing", [cohort])]

@@ -127,14 +127,21 @@ def test_the_gpu_skip_lists_are_exact_and_small() -> None:
 
 def test_every_rule_and_panel_expression_returns_series(deploy, tmp_path: Path) -> None:
     metrics_port, agent_port = free_ports(2)
-    d = deploy(metrics_port=metrics_port)
+    d = deploy(metrics_port=metrics_port, model={"performance": {"cohorts": ["country"]}})
     d.start_worker()
     agent = _start_agent(d, agent_port)
     prom = None
     try:
         _dead_letter(d, BAD_MESSAGES)
         report = d.simulate(
-            scenario="silent-zeros", rate=500 / 60, duration_s=600, seed=7, speedup=0, start=START
+            scenario="silent-zeros",
+            rate=500 / 60,
+            duration_s=600,
+            seed=7,
+            speedup=0,
+            start=START,
+            labels=True,  # performance panels: labels join within the run
+            label_delay_s=60,
         )
         expected = report.counts_by_window(60)
         d.results(set(expected))  # every window evaluated: every worker metric has a series

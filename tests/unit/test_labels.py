@@ -80,3 +80,22 @@ def test_outcomes_windows_and_cohorts() -> None:
     assert again.partials == [] and not again.counts and state.seq == 1
     restored = LabelState.deserialize(state.serialize())
     assert (restored.offset, restored.seq, restored.outbox) == (6, 1, [raw])
+
+
+def test_sustained_orphans_raise_a_pipeline_signal_and_pass() -> None:
+    from streams.config import PerformanceConfig
+    from streams.pipeline.performance import PerformanceState, orphan_signals
+
+    state, config = PerformanceState(), PerformanceConfig()
+    body = {"partition": 0, "windows": {}, "counts": {"orphan": 90, "joined": 10}}
+    for seq in (1, 2):
+        state.apply({**body, "seq": seq}, config)
+    assert [(s.category.value, s.statistic) for s in orphan_signals(state, config)] == [
+        ("pipeline", "orphan_rate")
+    ]
+    healthy = {**body, "counts": {"joined": 500}}
+    for seq in (3, 4, 5):
+        state.apply({**healthy, "seq": seq}, config)
+    assert orphan_signals(state, config) == []
+    state.apply({**body, "seq": 5}, config)  # a resend changes nothing
+    assert state.counts["orphan"] == 180

@@ -32,7 +32,7 @@ from streams.alerts import (
     slo_signals,
     transition_alert,
 )
-from streams.config import DriftConfig, MonitorConfig
+from streams.config import DriftConfig, ModelConfig, MonitorConfig
 from streams.drift.engine import compare
 from streams.drift.online import OnlineDetectors
 from streams.evaluate import WindowReport, evaluate_window, result_record, window_summaries
@@ -40,10 +40,11 @@ from streams.events import AlertEvent, TelemetryEvent
 from streams.infra import NodeState, newly_silent, observe
 from streams.ingest import Rejection, deadletter_record, decode_event
 from streams.kafka.broadcast import BroadcastReader
-from streams.lifecycle import step
+from streams.lifecycle import Signal, step
 from streams.metrics import PipelineMetrics
 from streams.pipeline.labels import LabelJoin, LabelState, pending_record, sweep
 from streams.pipeline.performance import evaluate as evaluate_performance
+from streams.pipeline.performance import orphan_signals
 from streams.pipeline.references import ReferenceChooser
 from streams.pipeline.stage1 import DeadLetter, ModelSpec, Output, PartitionState, Stage1
 from streams.pipeline.stage2 import ModelState, Ready, apply_message, take_ready
@@ -404,24 +405,35 @@ class Pipeline:
         await asyncio.gather(*sends)
         state.outbox = []
 
+    async def _send_performance_alerts(
+        self, config: ModelConfig, state: ModelState, signals: list[Signal], start: int
+    ) -> None:
+        """Step the performance incidents (apart from the per-window ones) and send."""
+        rules = config.alerting
+        transitions = step(
+            state.perf_incidents,
+            signals,
+            start,
+            rules.fire_after_windows,
+            rules.resolve_after_windows,
+        )
+        end = start + config.performance.window_s
+        alerts = [transition_alert(config.id, t, start, end) for t in transitions]
+        await asyncio.gather(*await self._send_alerts(alerts))
+
     async def _publish_performance(self, spec: ModelSpec, state: ModelState) -> list[Any]:
         """Re-evaluate the performance windows labels reached; their records and the
         cohorts' performance alerts (deliveries returned)."""
         config = spec.config
-        rules = config.alerting
         deliveries = []
+        orphans = orphan_signals(state.perf, config.performance)
+        if orphans and not state.perf.dirty:  # only orphans came: nothing to re-evaluate
+            now = max(state.perf.windows, default=0)
+            await self._send_performance_alerts(config, state, orphans, now)
         for start in sorted(state.perf.dirty):
             body, signals = evaluate_performance(state.perf, start, config.performance)
-            end = start + config.performance.window_s
-            transitions = step(
-                state.perf_incidents,
-                signals,
-                start,
-                rules.fire_after_windows,
-                rules.resolve_after_windows,
-            )
-            alerts = [transition_alert(config.id, t, start, end) for t in transitions]
-            await asyncio.gather(*await self._send_alerts(alerts))
+            signals += orphans
+            await self._send_performance_alerts(config, state, signals, start)
             record = {"model_id": config.id, "evaluated_at": time.time(), **body}
             self.metrics.observe_performance(config.id, body)
             deliveries.append(
@@ -483,7 +495,9 @@ class Pipeline:
         deliveries = []
         for ready in take_ready(state, spec.config.window_s):
             deliveries.append(await self._publish(spec, state, ready, partition))
-        if state.perf.dirty and spec.config.performance.enabled:
+        if spec.config.performance.enabled and (
+            state.perf.dirty or orphan_signals(state.perf, spec.config.performance)
+        ):
             deliveries += await self._publish_performance(spec, state)
         await asyncio.gather(*deliveries)  # as in stage 1: state never runs ahead of output
         with partition_scope(self.partials.get_topic_name(), partition):
@@ -552,6 +566,7 @@ class Pipeline:
             state.flagged.discard(window.window_start)
         end = window.window_start + config.window_s
         self.metrics.observe_window(config.id, window.count, end, features)
+        self.metrics.observe_shadows(config.id, window.shadow_summary())
         state.record_latency(window, config.window_s)
         latency = latency_summary(window, state.latency_history, end, config.latency_slo)
         alerts = []

@@ -36,6 +36,8 @@ PENDING_VERSION = 1
 STATE_VERSION = 1
 #: The cohort of every pair: the model as a whole.
 ALL = "*"
+#: Prefix of the "cohorts" holding a shadow model's pairs (its score, the same label).
+SHADOW = "shadow:"
 #: Label values that mean the positive class (compared lower-cased).
 POSITIVE = frozenset({"1", "1.0", "true", "yes", "positive"})
 
@@ -50,10 +52,11 @@ class Pending:
     cohorts: tuple[str, ...]
     partition: int
     labeled: bool = False
+    shadows: tuple[tuple[str, float], ...] = ()  # shadow model id, its score
 
     def to_bytes(self) -> bytes:
         body = [self.model_id, self.ts, self.score, list(self.cohorts), self.partition]
-        return pack(PENDING_VERSION, [*body, self.labeled])
+        return pack(PENDING_VERSION, [*body, self.labeled, [list(s) for s in self.shadows]])
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Pending | None:
@@ -61,11 +64,14 @@ class Pending:
         body = unpack(raw, PENDING_VERSION, "pending prediction")
         if body[0] is None:
             return None
-        model_id, ts, score, cohorts, partition, labeled = body
-        return cls(model_id, ts, score, tuple(cohorts), partition, labeled)
+        model_id, ts, score, cohorts, partition, labeled, shadows = body
+        shadows = tuple((name, value) for name, value in shadows)
+        return cls(model_id, ts, score, tuple(cohorts), partition, labeled, shadows)
 
     def labelled(self) -> Pending:
-        return Pending(self.model_id, self.ts, self.score, self.cohorts, self.partition, True)
+        return Pending(
+            self.model_id, self.ts, self.score, self.cohorts, self.partition, True, self.shadows
+        )
 
 
 def expired_marker(model_id: str, ts: float, partition: int) -> bytes:
@@ -76,7 +82,12 @@ def expired_marker(model_id: str, ts: float, partition: int) -> bytes:
 def pending_record(event: PredictionEvent, cohorts: Sequence[str], partition: int) -> bytes:
     keys = tuple(f"{c}={event.segments[c]}" for c in cohorts if c in event.segments)
     ts, score = event.timestamp.timestamp(), event.prediction.score
-    return Pending(event.model_id, ts, score, keys, partition).to_bytes()
+    shadows = tuple(
+        (name, p.score)
+        for name, p in sorted((event.shadow_predictions or {}).items())
+        if p.score is not None
+    )
+    return Pending(event.model_id, ts, score, keys, partition, False, shadows).to_bytes()
 
 
 def sweep(
@@ -227,6 +238,8 @@ class LabelJoin:
         groups = pairs.setdefault(config.id, {})
         for cohort in (ALL, *pending.cohorts):
             groups.setdefault((window, cohort), []).append((pending.score, y, delay))
+        for name, score in pending.shadows:  # the same label, the shadow model's score
+            groups.setdefault((window, SHADOW + name), []).append((score, y, delay))
         return "joined"
 
     def _partial(

@@ -22,9 +22,11 @@ from streams.lifecycle import Signal
 from streams.performance.cbpe import ScoreHistogram, estimate_performance
 from streams.performance.metrics import classification_metrics, proportion_drop
 from streams.performance.sketch import PerformanceSketch
-from streams.pipeline.labels import ALL
+from streams.pipeline.labels import ALL, SHADOW
 
 ENTRY_VERSION = 1
+#: Recent labels (decayed) below which no orphan rate is judged.
+MIN_RECENT_LABELS = 100
 
 
 @dataclass
@@ -70,6 +72,8 @@ class PerformanceState:
     label_seq: dict[int, int] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     predictions: Counter[int] = field(default_factory=Counter)  # per performance window
+    # recent labels and orphans, halved at each batch: "sustained" without a clock
+    recent: list[float] = field(default_factory=lambda: [0.0, 0.0])
     dirty: set[int] = field(default_factory=set)  # to re-evaluate
     changed: set[int] = field(default_factory=set)  # to save
 
@@ -78,6 +82,7 @@ class PerformanceState:
             "windows": sorted(self.windows),
             "label_seq": {str(p): s for p, s in self.label_seq.items()},
             "counts": dict(self.counts),
+            "recent": self.recent,
             "predictions": {str(w): n for w, n in self.predictions.items()},
             "dirty": sorted(self.dirty),
         }
@@ -89,6 +94,7 @@ class PerformanceState:
             counts=Counter(b["counts"]),
             predictions=Counter({int(w): n for w, n in b["predictions"].items()}),
             dirty=set(b["dirty"]),
+            recent=list(b["recent"]),
         )
         for start in b["windows"]:
             raw = read(perf_key(model_id, start))
@@ -111,6 +117,11 @@ class PerformanceState:
         if fresh:
             self.label_seq[p] = seq
             self.counts.update(body["counts"])
+            labels = sum(body["counts"].values())
+            self.recent = [
+                self.recent[0] / 2 + labels,
+                self.recent[1] / 2 + body["counts"].get("orphan", 0),
+            ]
         merged = False
         for start_text, cohorts in body["windows"].items():
             start = int(start_text)
@@ -172,8 +183,12 @@ def evaluate(
     window.revision += 1
     cohorts: dict[str, dict[str, float]] = {}
     signals: list[Signal] = []
+    shadows: dict[str, dict[str, float]] = {}
     for cohort, sketch in sorted(window.sketches.items()):
         metrics = classification_metrics(sketch)
+        if cohort.startswith(SHADOW):
+            shadows[cohort.removeprefix(SHADOW)] = metrics
+            continue
         cohorts[cohort] = metrics
         base = baseline(state, start, cohort, config)
         if base is None or sketch.n < config.min_labels or base.n < config.min_labels:
@@ -209,6 +224,11 @@ def evaluate(
         (c for c in cohorts if c != ALL and cohorts[c].get("n", 0) >= config.min_labels),
         key=lambda c: cohorts[c].get("accuracy", 1.0),
     )
+    champion = cohorts.get(ALL, {})
+    for metrics in shadows.values():  # champion vs shadow on the same labelled predictions
+        for name in ("accuracy", "roc_auc", "log_loss", "f1"):
+            if name in champion:
+                metrics[f"{name}_delta"] = metrics[name] - champion[name]
     predictions = state.predictions.get(start, 0)
     labels = cohorts.get(ALL, {}).get("n", 0)
     body = {
@@ -221,6 +241,7 @@ def evaluate(
         "label_coverage": labels / predictions if predictions else None,
         "cohorts": cohorts,
         "worst_cohorts": ranked[:5],
+        "shadows": shadows,
         # CBPE: what calibrated scores predict, before (and beside) the labels
         "estimated": estimate_performance(window.scores, config.threshold)
         if window.scores.n
@@ -228,3 +249,26 @@ def evaluate(
         "label_counts": dict(state.counts),
     }
     return body, signals
+
+
+def orphan_signals(state: PerformanceState, config: PerformanceConfig) -> list[Signal]:
+    """A pipeline signal while most recent labels find no prediction: labels keyed or
+    partitioned unlike predictions, or a label feed for the wrong model.
+
+    >>> s = PerformanceState(recent=[500.0, 400.0])
+    >>> [x.statistic for x in orphan_signals(s, PerformanceConfig())]
+    ['orphan_rate']
+    """
+    labels, orphans = state.recent
+    if labels < MIN_RECENT_LABELS or orphans / labels <= config.orphan_rate:
+        return []
+    return [
+        Signal(
+            AlertCategory.pipeline,
+            "labels",
+            Severity.error,
+            "orphan_rate",
+            orphans / labels,
+            config.orphan_rate,
+        )
+    ]

@@ -23,6 +23,8 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import orjson
 
+#: The shadow model of the simulated events (it scores the clean features).
+SHADOW_MODEL_ID = "challenger"
 DEFAULT_MODEL_ID = "recsys-ranker"
 DEFAULT_MODEL_VERSION = "3.2.0"
 
@@ -438,6 +440,7 @@ class Block:
         names = list(cols)
         features = [dict(zip(names, row, strict=True)) for row in zip(*cols.values(), strict=True)]
         scores = np.round(self.score, 6).tolist()
+        shadows = np.round(self.true_score, 6).tolist()
         labels = np.where(self.score >= 0.5, "1", "0").tolist()
         mid, mver = self.model_id, self.model_version
         return [
@@ -451,14 +454,17 @@ class Block:
                 "prediction": {"score": s, "label": lab},
                 "latency_ms": lat,
                 "segments": {"country": feats["country"], "device": feats["device"]},
+                # a challenger that sees the clean features: shadow evaluation has a subject
+                "shadow_predictions": {SHADOW_MODEL_ID: {"score": shadow}},
             }
-            for pid, ts, feats, s, lab, lat in zip(
+            for pid, ts, feats, s, lab, lat, shadow in zip(
                 self.prediction_ids,
                 format_timestamps(self.timestamps_ms),
                 features,
                 scores,
                 labels,
                 self.latency_ms.tolist(),
+                shadows,
                 strict=True,
             )
         ]
