@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,19 @@ def _start_agent(d: Deployment, port: int) -> subprocess.Popen[bytes]:
     )
 
 
+def _wait_for_metric(port: int, prefix: str, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read()
+        except OSError:
+            text = b""
+        if any(line.startswith(prefix) for line in text.decode().splitlines()):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the worker never exported {prefix}")
+
+
 def test_the_gpu_skip_lists_are_exact_and_small() -> None:
     over_gpu = {r["alert"] for r in _rules() if "alert" in r and GPU_METRIC.search(r["expr"])}
     assert over_gpu == GPU_RULES
@@ -145,6 +159,8 @@ def test_every_rule_and_panel_expression_returns_series(deploy, tmp_path: Path) 
         )
         expected = report.counts_by_window(60)
         d.results(set(expected))  # every window evaluated: every worker metric has a series
+        # and labels joined (they trail their predictions by a minute of event time)
+        _wait_for_metric(metrics_port, "streams_shadow_accuracy_delta{")
 
         config = local_config(
             {

@@ -52,7 +52,7 @@ def test_outcomes_windows_and_cohorts() -> None:
         (5, b"a", label("a")),  # a second label for a
         (6, b"x", b"{not json"),
     ]
-    result = join.process(state, messages, store.get, T0)
+    result = join.process(state, messages, store.get, float("inf"))
     assert {o: n for (_, o), n in result.counts.items()} == {
         "joined": 2,
         "duplicate": 2,
@@ -76,7 +76,7 @@ def test_outcomes_windows_and_cohorts() -> None:
     }
     assert Pending.from_bytes(result.writes["a"]).labeled  # type: ignore[union-attr]
     # a replay of the same offsets changes nothing
-    again = join.process(state, messages, store.get, T0)
+    again = join.process(state, messages, store.get, float("inf"))
     assert again.partials == [] and not again.counts and state.seq == 1
     restored = LabelState.deserialize(state.serialize())
     assert (restored.offset, restored.seq, restored.outbox) == (6, 1, [raw])
@@ -99,3 +99,18 @@ def test_sustained_orphans_raise_a_pipeline_signal_and_pass() -> None:
     assert orphan_signals(state, config) == []
     state.apply({**body, "seq": 5}, config)  # a resend changes nothing
     assert state.counts["orphan"] == 180
+
+
+def test_a_label_ahead_of_its_prediction_waits_for_it() -> None:
+    join = LabelJoin({"m": CONFIG}, num_partitions=1, max_bytes=10_000)
+    state, store = LabelState(0), {}
+    first = join.process(state, [(0, b"a", label("a"))], store.get, T0)  # predictions behind
+    assert not first.counts and len(state.deferred) == 1
+    store["a"] = Pending("m", T0 + 10, 0.9, (), 0).to_bytes()  # the prediction comes in
+    second = join.process(state, [], store.get, T0 + 86_400 * 2)
+    assert dict(second.counts) == {("m", "joined"): 1} and state.deferred == []
+    # with the predictions past the label's time, a missing prediction is an orphan
+    third = join.process(state, [(1, b"z", label("z"))], store.get, T0 + 86_400 * 2)
+    assert dict(third.counts) == {("m", "orphan"): 1}
+    restored = LabelState.deserialize(LabelState(0, deferred=[b"x"]).serialize())
+    assert restored.deferred == [b"x"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -138,6 +139,7 @@ class Pipeline:
             {m: s.config for m, s in self.models.items()}, num_partitions, worker.max_event_bytes
         )
         self._label_states: dict[int, LabelState] = {}
+        self._labels_lock = asyncio.Lock()
         self._cohorts = {
             m: s.config.performance.cohorts
             for m, s in self.models.items()
@@ -285,6 +287,7 @@ class Pipeline:
         stream (and partitions that never see events) do not hold stage 2 back."""
         async with self._stage1_lock:
             await self._flush_idle_partitions()
+        await self._retry_deferred_labels()
 
     async def _flush_idle_partitions(self) -> None:
         now = time.monotonic()
@@ -349,6 +352,10 @@ class Pipeline:
     async def _join_labels(self, partition: int, batch: list[Any]) -> None:
         """Join a batch of one partition's labels (see streams/pipeline/labels.py): save
         the partials with the offset and the pending marks, then send them."""
+        async with self._labels_lock:  # the agent and the idle timer both come here
+            await self._join_labels_locked(partition, batch)
+
+    async def _join_labels_locked(self, partition: int, batch: list[Any]) -> None:
         scope = self.predictions.get_topic_name()
         state = self._label_states.get(partition)
         if state is None:
@@ -362,7 +369,7 @@ class Pipeline:
                 state,
                 [(e.message.offset, e.key, e.value) for e in batch],
                 self.pending_table.get,
-                time.time(),
+                self._predictions_ts(partition),
             )
             for prediction_id, record in result.writes.items():
                 self.pending_table[prediction_id] = record
@@ -374,6 +381,21 @@ class Pipeline:
         ]
         await asyncio.gather(*deliveries)
         await self._send_label_partials(state)
+
+    def _predictions_ts(self, partition: int) -> float:
+        """How far this partition's predictions are ingested, in event time (inf when the
+        partition is idle: whatever comes later, its predictions are all in)."""
+        state = self._states.get(partition)
+        if state is None:
+            return -math.inf
+        return math.inf if state.idle else state.max_event_ts
+
+    async def _retry_deferred_labels(self) -> None:
+        """Labels deferred while their predictions were behind: tried again when no new
+        label comes to carry them (the end of a burst)."""
+        for partition, state in list(self._label_states.items()):
+            if state.deferred:
+                await self._join_labels(partition, [])
 
     async def _sweep_pending(self) -> None:
         """Expire pending predictions past their model's label horizon, in event time

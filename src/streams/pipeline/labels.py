@@ -40,6 +40,8 @@ ALL = "*"
 SHADOW = "shadow:"
 #: Label values that mean the positive class (compared lower-cased).
 POSITIVE = frozenset({"1", "1.0", "true", "yes", "positive"})
+#: Labels a partition holds back while its predictions are behind; beyond, orphans.
+MAX_DEFERRED = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +129,14 @@ def sweep(
 
 @dataclass
 class LabelState:
-    """One labels partition: the last offset joined, the partial sequence, the outbox."""
+    """One labels partition: the last offset joined, the partial sequence, the outbox,
+    and the labels deferred until their partition's predictions catch up."""
 
     partition: int
     offset: int = -1
     seq: int = 0
     outbox: list[bytes] = field(default_factory=list)
+    deferred: list[bytes] = field(default_factory=list)
 
     def serialize(self) -> bytes:
         body = {
@@ -140,6 +144,7 @@ class LabelState:
             "offset": self.offset,
             "seq": self.seq,
             "outbox": [base64.b64encode(m).decode("ascii") for m in self.outbox],
+            "deferred": [base64.b64encode(m).decode("ascii") for m in self.deferred],
         }
         return pack(STATE_VERSION, body)
 
@@ -147,7 +152,8 @@ class LabelState:
     def deserialize(cls, raw: bytes) -> LabelState:
         b = unpack(raw, STATE_VERSION, "label state")
         outbox = [base64.b64decode(m) for m in b["outbox"]]
-        return cls(b["partition"], b["offset"], b["seq"], outbox)
+        deferred = [base64.b64decode(m) for m in b["deferred"]]
+        return cls(b["partition"], b["offset"], b["seq"], outbox, deferred)
 
 
 @dataclass
@@ -183,18 +189,28 @@ class LabelJoin:
         state: LabelState,
         messages: Sequence[tuple[int, bytes | None, bytes | None]],
         lookup: Callable[[str], bytes | None],
-        now: float,
+        predictions_ts: float,
     ) -> JoinResult:
         """Join (offset, key, value) messages; replays at or below the state's offset are
-        skipped. The partials are put in the state's outbox and returned."""
+        skipped. The partials are put in the state's outbox and returned.
+
+        ``predictions_ts``: how far (event time) this partition's predictions have been
+        ingested (inf when idle). A label that finds no prediction while the
+        predictions are behind the label's time may only be early: it is deferred,
+        kept in the state, and tried again with the next call."""
         result = JoinResult()
         pairs: dict[str, dict[tuple[int, str], list[tuple[float, int, float]]]] = {}
+        retry, state.deferred = state.deferred, []
+        fresh = [(None, raw) for raw in retry]
         for offset, key, raw in messages:
             if offset <= state.offset:
                 continue
             state.offset = offset
+            fresh.append(((offset, key), raw))
+        for origin, raw in fresh:
             label = decode_event(raw, LabelEvent, self.max_bytes)
             if isinstance(label, Rejection):
+                offset, key = origin or (state.offset, None)
                 result.deadletters.append(DeadLetter(key, raw, label, offset))
                 continue
             config = self.models.get(label.model_id)
@@ -202,6 +218,10 @@ class LabelJoin:
                 result.counts[(label.model_id, "unmonitored")] += 1
                 continue
             outcome = self._join(label, config, lookup, result, pairs)
+            early = label.timestamp.timestamp() > predictions_ts
+            if outcome == "orphan" and early and len(state.deferred) < MAX_DEFERRED:
+                state.deferred.append(raw)  # type: ignore[arg-type]
+                continue
             result.counts[(label.model_id, outcome)] += 1
         models = {m for m, _ in result.counts} & set(self.models)
         if models:
