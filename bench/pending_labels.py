@@ -144,7 +144,12 @@ def run(config_path: Path, bootstrap: str, port: int, events: int, labels: int) 
                     "timestamp": "2026-01-02T00:00:00Z",
                     "label": str(i % 2),
                 }
-                producer.produce(topics.labels, key=pid.encode(), value=orjson.dumps(value))
+                while True:
+                    try:
+                        producer.produce(topics.labels, key=pid.encode(), value=orjson.dumps(value))
+                        break
+                    except BufferError:  # local queue full: let deliveries drain
+                        producer.poll(0.1)
                 producer.poll(0)
             producer.flush(120)
             joined = wait_for(port, 'streams_labels_events_total{model="', len(ids))
