@@ -53,8 +53,10 @@ def _is_number(v: object) -> bool:
 
 def infer_type(values: Sequence[object]) -> FeatureType:
     """Numeric when every present value is a number, categorical otherwise."""
-    present = [v for v in values if v is not None]
-    return "numeric" if present and all(_is_number(v) for v in present) else "categorical"
+    present = (v for v in values if v is not None)
+    first = next(present, None)  # a text column is decided by its first value
+    numeric = first is not None and _is_number(first) and all(map(_is_number, present))
+    return "numeric" if numeric else "categorical"
 
 
 def row_keys(rows: int, seed: int) -> np.ndarray:
@@ -79,8 +81,17 @@ def numeric_bins(
     x = x[np.isfinite(x)]
     if x.size == 0:
         return NumericSketch([], 0.0, 0.0, reservoir_size=sample_size)
-    edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1]))
-    return NumericSketch(edges, float(x.min()), float(x.max()), reservoir_size=sample_size)
+    x = np.sort(x)  # one sort beats np.quantile's partition around ~50 points
+    edges = np.unique(_sorted_quantiles(x, np.linspace(0, 1, bins + 1)[1:-1]))
+    return NumericSketch(edges, float(x[0]), float(x[-1]), reservoir_size=sample_size)
+
+
+def _sorted_quantiles(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``np.quantile(x, q)`` (linear interpolation) of an ascending ``x``."""
+    position = q * (x.size - 1)
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, x.size - 1)
+    return x[below] + (x[above] - x[below]) * (position - below)
 
 
 @dataclass
@@ -162,7 +173,7 @@ class ReferenceProfile:
 def _infer(values: Sequence[object] | np.ndarray) -> FeatureType:
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":
         return "numeric"
-    return infer_type(list(values))
+    return infer_type(values)  # type: ignore[arg-type]
 
 
 def build_profile(

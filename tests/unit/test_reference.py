@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from streams.cli import main
-from streams.reference import ReferenceError, ReferenceProfile, build_profile, load_reference
+from streams.reference import (
+    DEFAULT_BINS,
+    ReferenceError,
+    ReferenceProfile,
+    build_profile,
+    infer_type,
+    load_reference,
+    numeric_bins,
+)
 from streams.simulator.datafiles import write_rows
 from streams.sketches import NumericSketch
 
@@ -64,3 +72,22 @@ def test_profile_round_trip_and_type_errors(tmp_path: Path) -> None:
         load_reference(path, {"y": "numeric"})
     with pytest.raises(ReferenceError, match="is numeric in the config but holds 'oops'"):
         build_profile({"x": [1.0, "oops"]}, {"x": "numeric"})
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 1000])
+def test_reference_bins_are_numpys_quantiles(size: int) -> None:
+    """The bins come from a sorted copy; numpy's own quantile is the oracle."""
+    values = np.random.default_rng(size).lognormal(size=size)
+    values[::5] = np.round(values[::5])  # ties
+    sketch = numeric_bins(values)
+    expected = np.unique(np.quantile(values, np.linspace(0, 1, DEFAULT_BINS + 1)[1:-1]))
+    np.testing.assert_allclose(sketch.edges, expected, rtol=1e-12, atol=0)
+    assert (sketch.lo, sketch.hi) == (values.min(), values.max())
+
+
+def test_type_inference_reads_text_columns_by_their_first_value() -> None:
+    assert infer_type([None, "a", 1.0]) == "categorical"
+    assert infer_type([None, 1, 2.5]) == "numeric"
+    assert infer_type([1, 2, "x"]) == "categorical"
+    assert infer_type([None, None]) == "categorical"
+    assert infer_type([True, 1]) == "categorical"  # booleans are categories

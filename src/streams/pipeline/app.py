@@ -128,12 +128,13 @@ class Pipeline:
         self.deadletter = self.app.topic(topics.deadletter, **RAW)
         # value_type=bytes makes Faust store and log the values raw
         table = {"key_type": str, "value_type": bytes, "partitions": num_partitions}
-        self.stage1_table = self.app.Table(TABLES[0], **table)
-        self.stage2_table = self.app.Table(TABLES[1], **table)
-        self.infra_table = self.app.Table(TABLES[2], **table)
-        # predictions waiting for their label, by prediction id: co-partitioned with
-        # predictions and labels, RocksDB-backed (disk, not memory)
-        self.pending_table = self.app.Table(TABLES[3], **table)
+        rocksdb = worker.store.startswith("rocksdb")
+        self.stage1_table, self.stage2_table, self.infra_table, self.pending_table = (
+            # the pending table holds predictions waiting for their label, by prediction
+            # id: co-partitioned with predictions and labels, on disk, not in memory
+            self.app.Table(name, options=worker.rocksdb.options() if rocksdb else None, **table)
+            for name in TABLES
+        )
         self.labels = self.app.topic(topics.labels, partitions=num_partitions, **RAW)
         self.label_join = LabelJoin(
             {m: s.config for m, s in self.models.items()}, num_partitions, worker.max_event_bytes
