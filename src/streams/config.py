@@ -230,6 +230,12 @@ class PerformanceConfig(_Strict):
     accuracy_drop: float = Field(
         default=0.05, ge=0, lt=1, description="Tolerated accuracy loss against the baseline."
     )
+    mae_rise: float = Field(
+        default=0.1,
+        ge=0,
+        description="Tolerated MAE rise against the baseline, as a share of the baseline's "
+        "MAE (regression models).",
+    )
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     orphan_rate: float = Field(
         default=0.2,

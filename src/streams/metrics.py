@@ -137,6 +137,13 @@ class PipelineMetrics:
             ["model", "cohort"],
             registry=r,
         )
+        self.performance_mae = Gauge(
+            name("performance", "mae"),
+            "Realized mean absolute error (regression models, the model's output units) of "
+            "the latest performance window labels reached, by cohort.",
+            ["model", "cohort"],
+            registry=r,
+        )
         self.estimated_accuracy = Gauge(
             name("performance", "estimated_accuracy"),
             "Accuracy the scores predict (CBPE), latest performance window; realized beside.",
@@ -171,9 +178,10 @@ class PipelineMetrics:
     def observe_performance(self, model_id: str, body: dict) -> None:
         """Cohort gauges are bounded by the configured cohort attributes' values."""
         for cohort, metrics in body["cohorts"].items():
-            accuracy = metrics.get("accuracy")
-            if accuracy is not None and accuracy == accuracy:
-                self.performance.labels(model_id, cohort).set(accuracy)
+            for gauge, key in ((self.performance, "accuracy"), (self.performance_mae, "mae")):
+                value = metrics.get(key)
+                if value is not None and value == value:
+                    gauge.labels(model_id, cohort).set(value)
         if body.get("label_coverage") is not None:
             self.label_coverage.labels(model_id).set(body["label_coverage"])
         estimated = (body.get("estimated") or {}).get("accuracy")

@@ -4,6 +4,7 @@ prediction's window and cohorts, replays skipped, the outbox, expiry."""
 from __future__ import annotations
 
 import base64
+import math
 from pathlib import Path
 
 import orjson
@@ -114,3 +115,78 @@ def test_a_label_ahead_of_its_prediction_waits_for_it() -> None:
     assert dict(third.counts) == {("m", "orphan"): 1}
     restored = LabelState.deserialize(LabelState(0, deferred=[b"x"]).serialize())
     assert restored.deferred == [b"x"]
+
+
+def _regression_window(rng, start: float, n: int, de_noise: float) -> tuple[dict, dict]:
+    """Pending regression predictions in one window and their labels (true values):
+    errors ~ N(0, 1) for US, N(0, de_noise) for DE."""
+    store, labels = {}, {}
+    for i in range(n):
+        country = "DE" if i % 2 else "US"
+        truth = float(rng.normal(50, 10))
+        output = truth + float(rng.normal(0, de_noise if country == "DE" else 1.0))
+        pid = f"{int(start)}-{i}"
+        record = Pending("r", start + i % 500, None, (f"country={country}",), 0, value=output)
+        store[pid] = record.to_bytes()
+        labels[pid] = (truth, output, country)
+    return store, labels
+
+
+def test_regression_pairs_join_to_sklearns_errors_and_a_cohort_alert() -> None:
+    import numpy as np
+    from sklearn import metrics as skm
+
+    from streams.pipeline.performance import PerformanceState, evaluate
+
+    config = CONFIG.model_copy(update={"id": "r"})
+    rng = np.random.default_rng(3)
+    first, first_labels = _regression_window(rng, T0, 1_200, de_noise=1.0)
+    second, second_labels = _regression_window(rng, T0 + 600, 1_200, de_noise=3.0)
+    store = first | second
+    truths = first_labels | second_labels
+    messages = [
+        (
+            i,
+            pid.encode(),
+            orjson.dumps(
+                {
+                    "model_id": "r",
+                    "prediction_id": pid,
+                    "timestamp": "2026-01-03T00:00:00Z",
+                    "value": truth,
+                }
+            ),
+        )
+        for i, (pid, (truth, _, _)) in enumerate(truths.items())
+    ]
+    join = LabelJoin({"r": config}, num_partitions=1, max_bytes=10_000)
+    result = join.process(LabelState(0), messages, store.get, float("inf"))
+    assert dict(result.counts) == {("r", "joined"): 2_400}
+    state = PerformanceState()
+    for _, raw in result.partials:
+        state.apply(orjson.loads(raw), config.performance)
+    body, signals = evaluate(state, int(T0), config.performance)
+    assert signals == []  # no baseline yet
+    pairs = [(t, o) for t, o, _ in first_labels.values()]
+    y, p = np.array(pairs).T
+    overall = body["cohorts"]["*"]
+    assert overall["n"] == 1_200
+    assert math.isclose(overall["mae"], skm.mean_absolute_error(y, p), rel_tol=1e-9)
+    assert math.isclose(overall["rmse"], skm.root_mean_squared_error(y, p), rel_tol=1e-9)
+    assert math.isclose(overall["mape"], skm.mean_absolute_percentage_error(y, p), rel_tol=1e-9)
+    body, signals = evaluate(state, int(T0) + 600, config.performance)
+    assert [(s.subject, s.statistic) for s in signals] == [("country=DE", "mae")]
+    assert body["worst_cohorts"] == ["country=DE", "country=US"]
+    de = [abs(t - o) for t, o, c in second_labels.values() if c == "DE"]
+    assert math.isclose(body["cohorts"]["country=DE"]["mae"], float(np.mean(de)), rel_tol=1e-9)
+
+
+def test_regression_records_keep_their_value_and_old_records_still_read() -> None:
+    record = Pending("r", T0, None, (), 1, shadows=(("b", 2.5),), value=3.0)
+    back = Pending.from_bytes(record.to_bytes())
+    assert back == record and back is not None and back.regression
+    assert back.labelled().value == 3.0 and back.labelled().labeled
+    from streams.pipeline.labels import PENDING_VERSION, pack
+
+    old = pack(PENDING_VERSION, ["m", T0, 0.7, [], 0, False, []])  # before regression
+    assert Pending.from_bytes(old) == Pending("m", T0, 0.7, (), 0)

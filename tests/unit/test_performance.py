@@ -22,6 +22,7 @@ from streams.performance import (
     classification_metrics,
     delay_quantiles,
     estimate_performance,
+    mae_rise,
     proportion_drop,
     regression_metrics,
 )
@@ -420,3 +421,29 @@ def test_score_histogram_merge_and_bytes(a: list, b: list) -> None:
     assert restored.sums.tobytes() == left.sums.tobytes()
     assert restored.counts.tolist() == left.counts.tolist()
     assert left.counts.size == SCORE_BINS
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mae_rise_is_welchs_interval_on_the_absolute_errors(seed: int) -> None:
+    """Oracle: the normal interval for a difference of means, from the raw |errors|
+    (numpy's unbiased variances, scipy's normal quantile)."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+    sides = []
+    for n, noise in ((800, 1.0), (300, 1.3)):
+        truth = rng.normal(10, 2, n)
+        output = truth + rng.normal(0, noise, n)
+        sketch = PerformanceSketch()
+        sketch.add_regression(output, truth, np.zeros(n))
+        sides.append((sketch, np.abs(output - truth)))
+    (ref, ref_err), (cur, cur_err) = sides
+    rise = mae_rise(ref, cur, 0.9)
+    diff = cur_err.mean() - ref_err.mean()
+    half = norm.ppf(0.95) * math.sqrt(
+        ref_err.var(ddof=1) / ref_err.size + cur_err.var(ddof=1) / cur_err.size
+    )
+    assert math.isclose(rise.difference, diff, rel_tol=1e-9)
+    assert math.isclose(rise.lo, diff - half, rel_tol=1e-7)
+    assert math.isclose(rise.hi, diff + half, rel_tol=1e-7)
+    assert math.isnan(mae_rise(PerformanceSketch(), cur).lo)

@@ -10,6 +10,7 @@ from streams.performance.metrics import (
     binned_auc,
     classification_metrics,
     delay_quantiles,
+    mae_rise,
     proportion_drop,
     regression_metrics,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "classification_metrics",
     "delay_quantiles",
     "estimate_performance",
+    "mae_rise",
     "proportion_drop",
     "regression_metrics",
 ]

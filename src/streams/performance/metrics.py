@@ -197,3 +197,41 @@ def proportion_drop(
     lo = difference - math.hypot(cur - cur_lo, ref_hi - ref)
     hi = difference + math.hypot(cur_hi - cur, ref - ref_lo)
     return ProportionDrop(hi < 0, difference, lo, hi)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRise:
+    difference: float  # current MAE - reference MAE
+    lo: float  # bounds of the two-sided interval for the difference
+    hi: float
+
+
+def mae_rise(
+    reference: PerformanceSketch, current: PerformanceSketch, confidence: float = 0.95
+) -> ErrorRise:
+    """Interval for the change in mean absolute error between two sketches.
+
+    The absolute errors' variance comes from the sketch's sums of |e| and e^2, so the
+    interval is Welch's normal interval for a difference of means: with the hundreds of
+    labels a window needs before it may alert, the means are close to normal. Fewer than
+    two pairs on a side: nan bounds.
+
+    >>> a, b = PerformanceSketch(), PerformanceSketch()
+    >>> a.add_regression(np.array([1.0, 2, 3, 4]), np.array([1.5, 1.5, 3.5, 3.5]), np.zeros(4))
+    >>> b.add_regression(np.array([1.0, 2, 3, 4]), np.array([2.0, 3, 4, 5]), np.zeros(4))
+    >>> r = mae_rise(a, b)
+    >>> r.difference, r.lo, r.hi  # both sides have no spread in |e|
+    (0.5, 0.5, 0.5)
+    """
+    z = _z(confidence)
+    sides = []
+    for sketch in (reference, current):
+        n = sketch.n_regression
+        if n < 2:
+            return ErrorRise(NAN, NAN, NAN)
+        mean = sketch.abs_error_sum / n
+        variance = max(sketch.squared_error_sum / n - mean * mean, 0.0) * n / (n - 1)
+        sides.append((mean, variance / n))
+    (ref, ref_var), (cur, cur_var) = sides
+    half = z * math.sqrt(ref_var + cur_var)
+    return ErrorRise(cur - ref, cur - ref - half, cur - ref + half)

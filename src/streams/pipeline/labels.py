@@ -19,7 +19,7 @@ import base64
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,9 @@ SHADOW = "shadow:"
 POSITIVE = frozenset({"1", "1.0", "true", "yes", "positive"})
 #: Labels a partition holds back while its predictions are behind; beyond, orphans.
 MAX_DEFERRED = 100_000
+#: A joined pair: the model's output (score or value), the label (0/1 or the true
+#: value), the label's delay in seconds, and whether it is a regression pair.
+Pair = tuple[float, float, float, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +57,14 @@ class Pending:
     cohorts: tuple[str, ...]
     partition: int
     labeled: bool = False
-    shadows: tuple[tuple[str, float], ...] = ()  # shadow model id, its score
+    #: shadow model id, its score (its output, for a regression model)
+    shadows: tuple[tuple[str, float], ...] = ()
+    value: float | None = None  # a regression model's output (its score is None)
 
     def to_bytes(self) -> bytes:
         body = [self.model_id, self.ts, self.score, list(self.cohorts), self.partition]
-        return pack(PENDING_VERSION, [*body, self.labeled, [list(s) for s in self.shadows]])
+        shadows = [list(s) for s in self.shadows]
+        return pack(PENDING_VERSION, [*body, self.labeled, shadows, self.value])
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Pending | None:
@@ -66,14 +72,17 @@ class Pending:
         body = unpack(raw, PENDING_VERSION, "pending prediction")
         if body[0] is None:
             return None
-        model_id, ts, score, cohorts, partition, labeled, shadows = body
-        shadows = tuple((name, value) for name, value in shadows)
-        return cls(model_id, ts, score, tuple(cohorts), partition, labeled, shadows)
+        model_id, ts, score, cohorts, partition, labeled, shadows = body[:7]
+        value = body[7] if len(body) > 7 else None  # records stored before regression
+        shadows = tuple((name, output) for name, output in shadows)
+        return cls(model_id, ts, score, tuple(cohorts), partition, labeled, shadows, value)
 
     def labelled(self) -> Pending:
-        return Pending(
-            self.model_id, self.ts, self.score, self.cohorts, self.partition, True, self.shadows
-        )
+        return replace(self, labeled=True)
+
+    @property
+    def regression(self) -> bool:
+        return self.score is None and self.value is not None
 
 
 def expired_marker(model_id: str, ts: float, partition: int) -> bytes:
@@ -83,13 +92,16 @@ def expired_marker(model_id: str, ts: float, partition: int) -> bytes:
 
 def pending_record(event: PredictionEvent, cohorts: Sequence[str], partition: int) -> bytes:
     keys = tuple(f"{c}={event.segments[c]}" for c in cohorts if c in event.segments)
-    ts, score = event.timestamp.timestamp(), event.prediction.score
+    ts, score, value = event.timestamp.timestamp(), event.prediction.score, None
+    output = "score"
+    if score is None and event.prediction.value is not None:
+        value, output = event.prediction.value, "value"
     shadows = tuple(
-        (name, p.score)
+        (name, getattr(p, output))
         for name, p in sorted((event.shadow_predictions or {}).items())
-        if p.score is not None
+        if getattr(p, output) is not None
     )
-    return Pending(event.model_id, ts, score, keys, partition, False, shadows).to_bytes()
+    return Pending(event.model_id, ts, score, keys, partition, False, shadows, value).to_bytes()
 
 
 def sweep(
@@ -167,6 +179,16 @@ class JoinResult:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (model, outcome)
 
 
+def target(label: LabelEvent) -> float | None:
+    """A regression label's true value: ``value``, or a number in ``label``."""
+    if label.value is not None:
+        return label.value
+    try:
+        return float(label.label) if label.label is not None else None
+    except ValueError:
+        return None
+
+
 def positive(label: str | None) -> int | None:
     """1 for the positive class, 0 for any other label, None without one.
 
@@ -238,7 +260,7 @@ class LabelJoin:
         config: ModelConfig,
         lookup: Callable[[str], bytes | None],
         result: JoinResult,
-        pairs: dict[str, dict[tuple[int, str], list[tuple[float, int, float]]]],
+        pairs: dict[str, dict[tuple[int, str], list[Pair]]],
     ) -> str:
         pid = label.prediction_id
         raw = result.writes.get(pid) or lookup(pid)
@@ -249,32 +271,38 @@ class LabelJoin:
             return "expired"
         if pending.labeled:
             return "duplicate"
-        y = positive(label.label)
-        if y is None or pending.score is None or not math.isfinite(pending.score):
+        regression = pending.regression
+        output = pending.value if regression else pending.score
+        y = target(label) if regression else positive(label.label)
+        if y is None or output is None or not (math.isfinite(output) and math.isfinite(y)):
             return "unusable"
         result.writes[pid] = pending.labelled().to_bytes()
         window = int(pending.ts // config.performance.window_s) * config.performance.window_s
         delay = max(label.timestamp.timestamp() - pending.ts, 0.0)
         groups = pairs.setdefault(config.id, {})
         for cohort in (ALL, *pending.cohorts):
-            groups.setdefault((window, cohort), []).append((pending.score, y, delay))
-        for name, score in pending.shadows:  # the same label, the shadow model's score
-            groups.setdefault((window, SHADOW + name), []).append((score, y, delay))
+            groups.setdefault((window, cohort), []).append((output, y, delay, regression))
+        for name, shadow in pending.shadows:  # the same label, the shadow model's output
+            groups.setdefault((window, SHADOW + name), []).append((shadow, y, delay, regression))
         return "joined"
 
     def _partial(
         self,
         state: LabelState,
         model_id: str,
-        groups: Mapping[tuple[int, str], list[tuple[float, int, float]]],
+        groups: Mapping[tuple[int, str], list[Pair]],
         counts: Counter[tuple[str, str]],
     ) -> bytes:
         threshold = self.models[model_id].performance.threshold
         windows: dict[str, dict[str, str]] = {}
         for (window, cohort), rows in sorted(groups.items()):
-            scores, labels, delays = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
+            outputs, ys, delays, regression = (np.array(c) for c in zip(*rows, strict=True))
             sketch = PerformanceSketch()
-            sketch.add_classification(scores, labels.astype(np.int64), delays, threshold)
+            if (~regression).any():
+                c = ~regression
+                sketch.add_classification(outputs[c], ys[c].astype(np.int64), delays[c], threshold)
+            if regression.any():
+                sketch.add_regression(outputs[regression], ys[regression], delays[regression])
             windows.setdefault(str(window), {})[cohort] = base64.b64encode(
                 sketch.to_bytes()
             ).decode("ascii")

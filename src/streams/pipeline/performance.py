@@ -20,7 +20,12 @@ from streams.config import PerformanceConfig
 from streams.events import AlertCategory, Severity
 from streams.lifecycle import Signal
 from streams.performance.cbpe import ScoreHistogram, estimate_performance
-from streams.performance.metrics import classification_metrics, proportion_drop
+from streams.performance.metrics import (
+    classification_metrics,
+    mae_rise,
+    proportion_drop,
+    regression_metrics,
+)
 from streams.performance.sketch import PerformanceSketch
 from streams.pipeline.labels import ALL, SHADOW
 
@@ -175,6 +180,51 @@ def baseline(
     return merged
 
 
+def window_metrics(sketch: PerformanceSketch) -> dict[str, float]:
+    """The classification metrics, the regression ones, or both, of the pairs folded."""
+    metrics: dict[str, float] = {}
+    if sketch.n_classification:
+        metrics |= classification_metrics(sketch)
+    if sketch.n_regression:
+        metrics |= regression_metrics(sketch)
+    metrics["n"] = float(sketch.n)
+    return metrics
+
+
+def _degraded(
+    sketch: PerformanceSketch,
+    base: PerformanceSketch,
+    metrics: dict[str, float],
+    config: PerformanceConfig,
+) -> tuple[str, float] | None:
+    """(statistic, limit) when a cohort is worse than its baseline beyond the tolerance
+    and beyond the noise: accuracy for a classifier, MAE for a regression model. The
+    baseline and the interval of the change go into ``metrics``."""
+    if sketch.n_regression:
+        base_mae = regression_metrics(base)["mae"]
+        rise = mae_rise(base, sketch, config.confidence)
+        metrics["baseline_mae"] = base_mae
+        metrics["mae_change_lo"], metrics["mae_change_hi"] = rise.lo, rise.hi
+        # the whole interval of the rise lies beyond the tolerated one
+        tolerated = config.mae_rise * base_mae
+        return ("mae", base_mae + tolerated) if rise.lo > tolerated else None
+    base_accuracy = classification_metrics(base)["accuracy"]
+    n, base_n = sketch.n_classification, base.n_classification
+    drop = proportion_drop(
+        round(base_accuracy * base_n),
+        base_n,
+        round(metrics["accuracy"] * n),
+        n,
+        config.confidence,
+    )
+    metrics["baseline_accuracy"] = base_accuracy
+    metrics["accuracy_change_lo"], metrics["accuracy_change_hi"] = drop.lo, drop.hi
+    # the whole interval of the change lies beyond the tolerated loss: not noise
+    if drop.hi < -config.accuracy_drop:
+        return "accuracy", base_accuracy - config.accuracy_drop
+    return None
+
+
 def evaluate(
     state: PerformanceState, start: int, config: PerformanceConfig
 ) -> tuple[dict[str, Any], list[Signal]]:
@@ -185,7 +235,7 @@ def evaluate(
     signals: list[Signal] = []
     shadows: dict[str, dict[str, float]] = {}
     for cohort, sketch in sorted(window.sketches.items()):
-        metrics = classification_metrics(sketch)
+        metrics = window_metrics(sketch)
         if cohort.startswith(SHADOW):
             shadows[cohort.removeprefix(SHADOW)] = metrics
             continue
@@ -193,26 +243,16 @@ def evaluate(
         base = baseline(state, start, cohort, config)
         if base is None or sketch.n < config.min_labels or base.n < config.min_labels:
             continue
-        base_metrics = classification_metrics(base)
-        drop = proportion_drop(
-            round(base_metrics["accuracy"] * base.n),
-            base.n,
-            round(metrics["accuracy"] * sketch.n),
-            sketch.n,
-            config.confidence,
-        )
-        metrics["baseline_accuracy"] = base_metrics["accuracy"]
-        metrics["accuracy_change_lo"], metrics["accuracy_change_hi"] = drop.lo, drop.hi
-        limit = base_metrics["accuracy"] - config.accuracy_drop
-        # the whole interval of the change lies beyond the tolerated loss: not noise
-        if drop.hi < -config.accuracy_drop:
+        degraded = _degraded(sketch, base, metrics, config)
+        if degraded is not None:
+            statistic, limit = degraded
             signals.append(
                 Signal(
                     AlertCategory.performance,
                     cohort,
                     Severity.critical,
-                    "accuracy",
-                    metrics["accuracy"],
+                    statistic,
+                    metrics[statistic],
                     limit,
                 )
             )
@@ -222,11 +262,12 @@ def evaluate(
     window.flagged = bool(signals)
     ranked = sorted(
         (c for c in cohorts if c != ALL and cohorts[c].get("n", 0) >= config.min_labels),
-        key=lambda c: cohorts[c].get("accuracy", 1.0),
+        # worst first: lowest accuracy, or highest error for a regression model
+        key=lambda c: cohorts[c].get("accuracy", -cohorts[c].get("mae", 0.0)),
     )
     champion = cohorts.get(ALL, {})
     for metrics in shadows.values():  # champion vs shadow on the same labelled predictions
-        for name in ("accuracy", "roc_auc", "log_loss", "f1"):
+        for name in ("accuracy", "roc_auc", "log_loss", "f1", "mae", "rmse"):
             if name in champion:
                 metrics[f"{name}_delta"] = metrics[name] - champion[name]
     predictions = state.predictions.get(start, 0)
