@@ -18,6 +18,7 @@ import numpy as np
 import orjson
 
 from streams.codec import pack, unpack
+from streams.columns import Column, TextColumn
 from streams.sketches import CategoricalSketch, NumericSketch
 from streams.sketches.collection import sketches_from_json, sketches_to_json
 from streams.sketches.numeric import DEFAULT_RESERVOIR
@@ -69,6 +70,16 @@ def _floats(values: Sequence[object] | np.ndarray) -> np.ndarray:
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":
         return values
     return np.array([v if _is_number(v) else np.nan for v in values], dtype=float)
+
+
+def fold_column(sketch: Sketch, values: Sequence[object] | Column, keys: np.ndarray) -> None:
+    """Fold a whole column of a file into its sketch (``keys``: one per row)."""
+    if isinstance(sketch, NumericSketch):
+        sketch.update_batch(values, keys=keys)  # type: ignore[arg-type]
+    elif isinstance(values, TextColumn):
+        sketch.update_counts(values.counts())
+    else:
+        sketch.update_batch(values)
 
 
 def numeric_bins(
@@ -170,14 +181,16 @@ class ReferenceProfile:
         return cls(features, data["rows"], data.get("source", source))
 
 
-def _infer(values: Sequence[object] | np.ndarray) -> FeatureType:
+def _infer(values: Sequence[object] | Column) -> FeatureType:
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":
         return "numeric"
+    if isinstance(values, TextColumn):
+        return "categorical"
     return infer_type(values)  # type: ignore[arg-type]
 
 
 def build_profile(
-    columns: Mapping[str, Sequence[object] | np.ndarray],
+    columns: Mapping[str, Sequence[object] | Column],
     types: Mapping[str, FeatureType] | None = None,
     bins: int = DEFAULT_BINS,
     source: str = "",
@@ -199,6 +212,8 @@ def build_profile(
     for name, kind in wanted.items():
         values = columns[name]
         if kind == "numeric":
+            if isinstance(values, TextColumn):
+                values = values.objects()  # refused below, naming a value
             if not (isinstance(values, np.ndarray) and values.dtype.kind == "f"):
                 bad = next((v for v in values if v is not None and not _is_number(v)), None)
                 if bad is not None:
@@ -210,10 +225,9 @@ def build_profile(
                 sketch: Sketch = NumericSketch(base.edges, base.lo, base.hi, sample_size)
             else:
                 sketch = numeric_bins(values, bins, sample_size)
-            sketch.update_batch(values, keys=keys)
         else:
             sketch = CategoricalSketch()
-            sketch.update_batch(values)
+        fold_column(sketch, values, keys)
         features[name] = sketch
         if progress:
             progress(name)

@@ -232,3 +232,20 @@ def test_adjust_p_values_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="unknown correction"):
         adjust_p_values([0.5], "holm")  # type: ignore[arg-type]
     assert adjust_p_values([], "bh").size == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10_000), st.integers(0, 10_000)).filter(lambda t: sum(t) > 0),
+        min_size=2,
+        max_size=40,
+    ).filter(lambda rows: all(sum(side) > 0 for side in zip(*rows, strict=True)))
+)
+def test_chi_squared_matches_scipys_contingency_test(rows: list[tuple[int, int]]) -> None:
+    ref = {f"c{i}": r for i, (r, _) in enumerate(rows)}
+    cur = {f"c{i}": c for i, (_, c) in enumerate(rows)}
+    oracle = stats.chi2_contingency(np.array(rows).T, correction=False)
+    result = chi_squared(ref, cur)
+    assert np.isclose(result.statistic, oracle.statistic, rtol=1e-9, atol=1e-9)
+    assert np.isclose(result.p_value, oracle.pvalue, rtol=1e-9, atol=1e-300)

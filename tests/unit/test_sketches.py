@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -11,6 +12,7 @@ from streams.aggregate import WindowAggregate
 from streams.drift import chi_squared, psi
 from streams.reference import build_profile
 from streams.sketches import CategoricalSketch, NumericSketch
+from streams.sketches.numeric import FEW_EDGES
 
 values = st.lists(
     st.one_of(
@@ -94,3 +96,16 @@ def test_aggregate_serialization_round_trip() -> None:
     agg.features["c"].update_batch(["u", None, "v"])
     back = WindowAggregate.deserialize(agg.serialize())
     assert back.to_dict() == agg.to_dict()
+
+
+@pytest.mark.parametrize("n_edges", [1, 9, FEW_EDGES, FEW_EDGES + 1, 200])
+def test_bin_index_matches_searchsorted_on_both_paths(n_edges: int) -> None:
+    """Oracle: numpy's searchsorted (right side), values on the edges and outside the range."""
+    rng = np.random.default_rng(n_edges)
+    edges = np.sort(rng.choice(np.arange(-50.0, 50.0, 0.5), n_edges, replace=False))
+    sketch = NumericSketch(edges, -40.0, 40.0)
+    x = np.concatenate([rng.uniform(-60, 60, 5_000), edges, [-40.0, 40.0, -40.5, 40.5]])
+    expected = np.searchsorted(edges, x, side="right") + 1
+    expected[x < -40.0] = 0
+    expected[x > 40.0] = n_edges + 2
+    np.testing.assert_array_equal(sketch.bin_index(x), expected)

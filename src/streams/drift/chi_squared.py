@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2_contingency
+from scipy.special import chdtrc
 
 from streams.drift.distances import aligned_counts
 from streams.drift.psi import EPSILON
@@ -33,7 +33,12 @@ def chi_squared(reference: Mapping[str, int], current: Mapping[str, int]) -> Chi
     categories, ref, cur = aligned_counts(reference, current)
     if len(categories) < 2 or ref.sum() == 0 or cur.sum() == 0:
         return ChiSquaredResult(0.0, 1.0, 0.0)
-    statistic, p_value, _, _ = chi2_contingency(np.vstack([ref, cur]), correction=False)
+    # the 2 x k contingency test, by hand: scipy.stats costs 0.2 s to import, and
+    # `streams drift` runs in data-pipeline CI (tests check it against chi2_contingency)
+    table = np.vstack([ref, cur])
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0) / table.sum()
+    statistic = float(((table - expected) ** 2 / expected).sum())
+    p_value = float(chdtrc(len(categories) - 1, statistic))
     p_ref = np.maximum(ref / ref.sum(), EPSILON)
     p_cur = cur / cur.sum()
     effect = float(np.sqrt(np.sum((p_cur - p_ref) ** 2 / p_ref)))

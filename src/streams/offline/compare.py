@@ -8,10 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streams.columns import read_arrays
+from streams.columns import TextColumn, read_columns
 from streams.config import DriftConfig, ModelConfig
 from streams.drift.engine import DriftReport, Sketch, compare
-from streams.reference import ReferenceError, ReferenceProfile, build_profile, row_keys
+from streams.reference import (
+    ReferenceError,
+    ReferenceProfile,
+    build_profile,
+    fold_column,
+    row_keys,
+)
 from streams.sketches import NumericSketch
 
 #: Key seeds of the two sides' rows: fixed, so the same files give the same report.
@@ -31,7 +37,7 @@ def _profile(path: Path, types: dict[str, str] | None) -> ReferenceProfile:
         if not path.exists():
             raise ReferenceError(f"{path}: reference not found")
         return ReferenceProfile.from_json(path.read_bytes(), str(path))
-    return build_profile(read_arrays(path), types, source=str(path))  # type: ignore[arg-type]
+    return build_profile(read_columns(path), types, source=str(path))
 
 
 def run_comparison(
@@ -49,7 +55,7 @@ def run_comparison(
     absent = sorted(set(names) - set(profile.features))
     if absent:
         raise ReferenceError(f"{reference}: reference lacks features: {', '.join(absent)}")
-    columns = read_arrays(current)
+    columns = read_columns(current)
     absent = sorted(set(names) - set(columns))
     if absent:
         raise ReferenceError(f"{current}: current data lacks columns: {', '.join(absent)}")
@@ -57,14 +63,12 @@ def run_comparison(
     keys = row_keys(rows, CURRENT_SEED)
     sketches = profile.empty_sketches(names)
     for name, sketch in sketches.items():
-        if profile.types[name] == "numeric" and columns[name].dtype.kind != "f":
+        column = columns[name]
+        if isinstance(sketch, NumericSketch) and isinstance(column, TextColumn):
             raise ReferenceError(
                 f"{current}: column {name!r} is numeric in the reference, not here"
             )
-        if isinstance(sketch, NumericSketch):
-            sketch.update_batch(columns[name], keys=keys)
-        else:
-            sketch.update_batch(columns[name])
+        fold_column(sketch, column, keys)
     if progress:
         progress("current")
     drift = model.drift if model else DriftConfig()

@@ -86,10 +86,16 @@ class CategoricalSketch:
             named = False
         if not named:  # name by str() before counting, so that 1, 1.0 and True stay apart
             batch = Counter(v if v is None or type(v) is str else str(v) for v in values)
+        self.update_counts(batch)
+
+    def update_counts(self, counts: Mapping[str | None, int]) -> None:
+        """Fold the category counts of many values (None: missing ones) at once, e.g.
+        of a dictionary-encoded column."""
+        batch = Counter(counts)
         missing = batch.pop(None, 0)
         self.missing += missing
-        self.n += len(values) - missing
-        self._add(batch)
+        self.n += sum(batch.values())
+        self._add(batch)  # type: ignore[arg-type]
 
     def __iadd__(self, other: CategoricalSketch) -> CategoricalSketch:
         """Merge ``other`` in; of different capacities, the smaller one is kept."""
