@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import orjson
+import pytest
 
 from streams.config import ModelConfig
 from streams.performance.sketch import PerformanceSketch
@@ -190,3 +191,50 @@ def test_regression_records_keep_their_value_and_old_records_still_read() -> Non
 
     old = pack(PENDING_VERSION, ["m", T0, 0.7, [], 0, False, []])  # before regression
     assert Pending.from_bytes(old) == Pending("m", T0, 0.7, (), 0)
+
+
+def _pairs(n: int, accuracy: float) -> PerformanceSketch:
+    """n classification pairs, round(n * accuracy) of them right."""
+    import numpy as np
+
+    right = round(n * accuracy)
+    sketch = PerformanceSketch()
+    labels = np.array([1] * right + [0] * (n - right))
+    sketch.add_classification(np.full(n, 0.9), labels, np.zeros(n))
+    return sketch
+
+
+def _window(cohorts: dict[str, tuple[int, float]]):
+    from streams.pipeline.performance import PerformanceWindow
+
+    sketches = {c: _pairs(n, a) for c, (n, a) in cohorts.items()}
+    overall = PerformanceSketch()
+    for sketch in sketches.values():
+        overall += sketch
+    return PerformanceWindow(sketches={"*": overall, **sketches})
+
+
+@pytest.mark.parametrize(
+    ("current", "paged"),
+    [
+        # DE's drop shows in the model before DE has min_labels: nobody is paged yet
+        ({"c=DE": (190, 0.2), "c=US": (1000, 0.9)}, []),
+        ({"c=DE": (400, 0.2), "c=US": (1000, 0.9)}, ["c=DE"]),  # then DE, by name
+        ({"c=DE": (1000, 0.7), "c=US": (1000, 0.7)}, ["c=DE", "c=US"]),
+        # model-wide, every cohort too small to judge: the model pages
+        ({f"c={i}": (150, 0.7) for i in range(8)}, ["*"]),
+        ({"c=DE": (400, 0.9), "c=US": (1000, 0.9)}, []),
+    ],
+)
+def test_a_performance_page_names_the_cohorts_that_explain_the_drop(
+    current: dict, paged: list[str]
+) -> None:
+    from streams.config import PerformanceConfig
+    from streams.pipeline.performance import PerformanceState, evaluate
+
+    config = PerformanceConfig()
+    baseline = {c: (1000, 0.9) for c in current}
+    state = PerformanceState(windows={0: _window(baseline), 3600: _window(current)})
+    _, signals = evaluate(state, 3600, config)
+    assert sorted(s.subject for s in signals) == paged
+    assert state.windows[3600].flagged == (current["c=DE" if "c=DE" in current else "c=0"][1] < 0.8)

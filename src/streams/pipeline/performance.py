@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,23 +192,35 @@ def window_metrics(sketch: PerformanceSketch) -> dict[str, float]:
     return metrics
 
 
-def _degraded(
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A cohort against its baseline: which statistic, the limit it is held to, whether
+    its point estimate is past the tolerance, and whether its whole interval is."""
+
+    statistic: str
+    limit: float
+    past_tolerance: bool
+    significant: bool
+
+
+def _verdict(
     sketch: PerformanceSketch,
     base: PerformanceSketch,
     metrics: dict[str, float],
     config: PerformanceConfig,
-) -> tuple[str, float] | None:
-    """(statistic, limit) when a cohort is worse than its baseline beyond the tolerance
-    and beyond the noise: accuracy for a classifier, MAE for a regression model. The
-    baseline and the interval of the change go into ``metrics``."""
+) -> Verdict:
+    """Accuracy for a classifier, MAE for a regression model; the baseline and the
+    interval of the change go into ``metrics``."""
     if sketch.n_regression:
         base_mae = regression_metrics(base)["mae"]
         rise = mae_rise(base, sketch, config.confidence)
         metrics["baseline_mae"] = base_mae
         metrics["mae_change_lo"], metrics["mae_change_hi"] = rise.lo, rise.hi
-        # the whole interval of the rise lies beyond the tolerated one
         tolerated = config.mae_rise * base_mae
-        return ("mae", base_mae + tolerated) if rise.lo > tolerated else None
+        # significant: the whole interval of the rise lies beyond the tolerated one
+        return Verdict(
+            "mae", base_mae + tolerated, rise.difference > tolerated, rise.lo > tolerated
+        )
     base_accuracy = classification_metrics(base)["accuracy"]
     n, base_n = sketch.n_classification, base.n_classification
     drop = proportion_drop(
@@ -219,10 +232,22 @@ def _degraded(
     )
     metrics["baseline_accuracy"] = base_accuracy
     metrics["accuracy_change_lo"], metrics["accuracy_change_hi"] = drop.lo, drop.hi
-    # the whole interval of the change lies beyond the tolerated loss: not noise
-    if drop.hi < -config.accuracy_drop:
-        return "accuracy", base_accuracy - config.accuracy_drop
-    return None
+    tolerated = -config.accuracy_drop
+    # significant: the whole interval of the change lies beyond the tolerated loss
+    return Verdict(
+        "accuracy",
+        base_accuracy + tolerated,
+        drop.difference < tolerated,
+        drop.hi < tolerated,
+    )
+
+
+def _located(verdicts: Mapping[str, Verdict]) -> bool:
+    """Is a drop in this window a cohort's rather than the model's? Yes when a cohort
+    alerts, or when a cohort with enough labels is within tolerance: then the model's
+    drop comes from the others, which page by name once they have enough labels."""
+    cohorts = [v for c, v in verdicts.items() if c != ALL]
+    return any(v.significant or not v.past_tolerance for v in cohorts)
 
 
 def evaluate(
@@ -232,7 +257,7 @@ def evaluate(
     window = state.windows[start]
     window.revision += 1
     cohorts: dict[str, dict[str, float]] = {}
-    signals: list[Signal] = []
+    verdicts: dict[str, Verdict] = {}
     shadows: dict[str, dict[str, float]] = {}
     for cohort, sketch in sorted(window.sketches.items()):
         metrics = window_metrics(sketch)
@@ -243,23 +268,24 @@ def evaluate(
         base = baseline(state, start, cohort, config)
         if base is None or sketch.n < config.min_labels or base.n < config.min_labels:
             continue
-        degraded = _degraded(sketch, base, metrics, config)
-        if degraded is not None:
-            statistic, limit = degraded
-            signals.append(
-                Signal(
-                    AlertCategory.performance,
-                    cohort,
-                    Severity.critical,
-                    statistic,
-                    metrics[statistic],
-                    limit,
-                )
-            )
-    if any(s.subject != ALL for s in signals):
-        # the drop is located: the page names the cohorts; the overall one is in the record
-        signals = [s for s in signals if s.subject != ALL]
+        verdicts[cohort] = _verdict(sketch, base, metrics, config)
+    signals = [
+        Signal(
+            AlertCategory.performance,
+            c,
+            Severity.critical,
+            v.statistic,
+            cohorts[c][v.statistic],
+            v.limit,
+        )
+        for c, v in verdicts.items()
+        if v.significant
+    ]
+    # a degraded window stays out of later baselines even when its page is withheld
     window.flagged = bool(signals)
+    if _located(verdicts):
+        # the page names the cohorts; the overall drop is in the record
+        signals = [s for s in signals if s.subject != ALL]
     ranked = sorted(
         (c for c in cohorts if c != ALL and cohorts[c].get("n", 0) >= config.min_labels),
         # worst first: lowest accuracy, or highest error for a regression model
