@@ -242,12 +242,40 @@ def _verdict(
     )
 
 
-def _located(verdicts: Mapping[str, Verdict]) -> bool:
-    """Is a drop in this window a cohort's rather than the model's? Yes when a cohort
-    alerts, or when a cohort with enough labels is within tolerance: then the model's
-    drop comes from the others, which page by name once they have enough labels."""
-    cohorts = [v for c, v in verdicts.items() if c != ALL]
-    return any(v.significant or not v.past_tolerance for v in cohorts)
+def paged(verdicts: Mapping[str, Verdict]) -> list[str]:
+    """The subjects whose significant drop pages: the cohorts that locate it, else the
+    model.
+
+    An attribute (``country``) locates a drop when one of its cohorts with enough labels
+    is within tolerance: the drop is in its other cohorts. Cohorts of an attribute that
+    does not locate it (every ``device`` is down because Germany is) page only when no
+    attribute locates it; the model (``*``) pages only when no cohort does and no
+    attribute locates it (labels arrive out of order, so the model's sample often
+    reaches significance before the guilty cohort's does: that cohort pages by name
+    once it has its labels).
+
+    >>> v = lambda significant, past: Verdict("accuracy", 0.85, past, significant)
+    >>> paged({"*": v(True, True), "country=DE": v(True, True), "country=US": v(False, False),
+    ...        "device=ios": v(True, True), "device=web": v(True, True)})
+    ['country=DE']
+    >>> paged({"*": v(True, True), "country=DE": v(False, True), "country=US": v(False, False)})
+    []
+    >>> paged({"*": v(True, True), "country=DE": v(False, True), "country=US": v(False, True)})
+    ['*']
+    """
+    attributes: dict[str, list[Verdict]] = {}
+    for cohort, verdict in verdicts.items():
+        if cohort != ALL:
+            attributes.setdefault(cohort.split("=", 1)[0], []).append(verdict)
+    locating = {a for a, vs in attributes.items() if any(not v.past_tolerance for v in vs)}
+    cohorts = [
+        c
+        for c, v in sorted(verdicts.items())
+        if c != ALL and v.significant and (not locating or c.split("=", 1)[0] in locating)
+    ]
+    if cohorts or locating:
+        return cohorts
+    return [ALL] if ALL in verdicts and verdicts[ALL].significant else []
 
 
 def evaluate(
@@ -269,23 +297,19 @@ def evaluate(
         if base is None or sketch.n < config.min_labels or base.n < config.min_labels:
             continue
         verdicts[cohort] = _verdict(sketch, base, metrics, config)
+    # a degraded window stays out of later baselines even when its page is withheld
+    window.flagged = any(v.significant for v in verdicts.values())
     signals = [
         Signal(
             AlertCategory.performance,
             c,
             Severity.critical,
-            v.statistic,
-            cohorts[c][v.statistic],
-            v.limit,
+            verdicts[c].statistic,
+            cohorts[c][verdicts[c].statistic],
+            verdicts[c].limit,
         )
-        for c, v in verdicts.items()
-        if v.significant
+        for c in paged(verdicts)
     ]
-    # a degraded window stays out of later baselines even when its page is withheld
-    window.flagged = bool(signals)
-    if _located(verdicts):
-        # the page names the cohorts; the overall drop is in the record
-        signals = [s for s in signals if s.subject != ALL]
     ranked = sorted(
         (c for c in cohorts if c != ALL and cohorts[c].get("n", 0) >= config.min_labels),
         # worst first: lowest accuracy, or highest error for a regression model
