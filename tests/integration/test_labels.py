@@ -135,3 +135,68 @@ def test_late_labels_find_their_window_and_cohort(deploy) -> None:
     alerts = d.alerts()
     performance = [a for a in alerts if a["category"] == "performance"]
     assert [(a["status"], a["subjects"]) for a in performance][:1] == [("firing", [cohort])]
+
+
+def test_a_worker_killed_mid_join_counts_every_label_once(deploy) -> None:
+    """kill -9 while labels are being joined, then a new worker: the partials sent, the
+    pending marks and the offsets must agree, or labels are lost, double-counted, or
+    turn into duplicates of themselves."""
+    import os
+    import signal
+    import threading
+    import time
+
+    d = deploy(window_s=60, model={"performance": {"window_s": PERF_WINDOW_S}})
+    block = EventGenerator(seed=4).generate(T0 + np.arange(8_000) * 0.1, Stationary())
+    events = block.to_events()
+    first = d.start_worker()
+    produce(
+        d.bootstrap,
+        d.topic("predictions"),
+        [(e["prediction_id"], orjson.dumps(e)) for e in events],
+    )
+    d.results({int(e["timestamp"][14:16]) * 60 + T0 for e in events[:: len(events) // 10]})
+    labels = [
+        (
+            e["prediction_id"],
+            orjson.dumps(
+                {
+                    "model_id": e["model_id"],
+                    "prediction_id": e["prediction_id"],
+                    "timestamp": "2026-01-02T00:00:00Z",
+                    "label": str(int(y)),
+                }
+            ),
+        )
+        for e, y in zip(events, block.label, strict=True)
+    ]
+    rng = random.Random(6)
+    rng.shuffle(labels)
+    labels += rng.sample(labels, 200)  # duplicates, some across the crash
+
+    def feed() -> None:  # labels keep coming while the worker dies and comes back
+        for i in range(0, len(labels), 400):
+            produce(d.bootstrap, d.topic("labels"), labels[i : i + 400])
+            time.sleep(0.3)
+
+    def joined(records: list[dict]) -> int:
+        perf = [r for r in records if r.get("kind") == "performance"]
+        return sum(perf[-1]["label_counts"].values()) if perf else 0
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    before = joined(read_topic(d.bootstrap, d.topic("results"), 30, until=lambda r: joined(r) > 0))
+    os.killpg(first.pid, signal.SIGKILL)  # some labels joined, more on their way
+    assert 0 < before < len(labels)
+    first.wait(30)
+    d.start_worker()
+    feeder.join()
+
+    records = read_topic(
+        d.bootstrap, d.topic("results"), 180, until=lambda r: joined(r) >= len(labels)
+    )
+    perf = [r for r in records if r.get("kind") == "performance"]
+    assert perf, "no performance record"
+    assert perf[-1]["label_counts"] == {"joined": len(events), "duplicate": 200}
+    latest = {r["window_start"]: r for r in perf}
+    assert sum(w["labels"] for w in latest.values()) == len(events)
