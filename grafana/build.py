@@ -524,6 +524,13 @@ def model_performance() -> dashboard_models.Dashboard:
                         description="A rising orphan rate means labels that find no "
                         "prediction: a partitioner mismatch or a broken feed.",
                     ),
+                    series(
+                        "Label delay",
+                        [(f"streams_label_delay_seconds{M}", "quantile {{quantile}}")],
+                        unit="s",
+                        description="Time from prediction to label in the latest labelled "
+                        "window; quantile 1 is the longest.",
+                    ),
                 ],
             ),
             (

@@ -162,6 +162,13 @@ class PipelineMetrics:
             ["model", "shadow"],
             registry=r,
         )
+        self.label_delay = Gauge(
+            name("label", "delay", "seconds"),
+            "Time from prediction to label, quantiles (1: the longest) of the latest "
+            "performance window's labels.",
+            ["model", "quantile"],
+            registry=r,
+        )
         self.label_coverage = Gauge(
             name("performance", "label_coverage_ratio"),
             "Share of the latest performance window's predictions that have a label.",
@@ -184,6 +191,9 @@ class PipelineMetrics:
                     gauge.labels(model_id, cohort).set(value)
         if body.get("label_coverage") is not None:
             self.label_coverage.labels(model_id).set(body["label_coverage"])
+        for key, seconds in (body.get("label_delay_s") or {}).items():
+            quantile = "1" if key == "max" else str(int(key[1:]) / 100)  # p90 -> 0.9
+            self.label_delay.labels(model_id, quantile).set(seconds)
         estimated = (body.get("estimated") or {}).get("accuracy")
         if estimated is not None and estimated == estimated:
             self.estimated_accuracy.labels(model_id).set(estimated)

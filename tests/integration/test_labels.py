@@ -117,6 +117,8 @@ def test_late_labels_find_their_window_and_cohort(deploy) -> None:
     )
     first, second = latest[T0], latest[T0 + PERF_WINDOW_S]
     assert first["labels"] == sum(e["timestamp"] < "2026-01-01T00:10" for e in events)
+    delays = 86_400 - 0.1 * np.arange(first["labels"])  # every label comes a day after T0
+    assert abs(first["label_delay_s"]["p50"] - np.median(delays)) <= 0.1 * np.median(delays)
     cohort = f"country={DEGRADED}"
     assert second["cohorts"][cohort]["accuracy"] < first["cohorts"][cohort]["accuracy"] - 0.2
     assert second["worst_cohorts"][0] == cohort

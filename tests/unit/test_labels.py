@@ -175,6 +175,11 @@ def test_regression_pairs_join_to_sklearns_errors_and_a_cohort_alert() -> None:
     assert math.isclose(overall["mae"], skm.mean_absolute_error(y, p), rel_tol=1e-9)
     assert math.isclose(overall["rmse"], skm.root_mean_squared_error(y, p), rel_tol=1e-9)
     assert math.isclose(overall["mape"], skm.mean_absolute_percentage_error(y, p), rel_tol=1e-9)
+    # label delays: the label's time minus the prediction's, within a bin (10%) of exact
+    delays = [172_800 - i % 500 for i in range(1_200)]  # labels at T0 + 2 days
+    for key, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)):
+        exact = float(np.quantile(delays, q))
+        assert abs(body["label_delay_s"][key] - exact) <= 0.1 * exact
     body, signals = evaluate(state, int(T0) + 600, config.performance)
     assert [(s.subject, s.statistic) for s in signals] == [("country=DE", "mae")]
     assert body["worst_cohorts"] == ["country=DE", "country=US"]

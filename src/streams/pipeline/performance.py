@@ -23,6 +23,7 @@ from streams.lifecycle import Signal
 from streams.performance.cbpe import ScoreHistogram, estimate_performance
 from streams.performance.metrics import (
     classification_metrics,
+    delay_quantiles,
     mae_rise,
     proportion_drop,
     regression_metrics,
@@ -31,6 +32,8 @@ from streams.performance.sketch import PerformanceSketch
 from streams.pipeline.labels import ALL, SHADOW
 
 ENTRY_VERSION = 1
+#: Label-delay quantiles in each performance record (``label_delay_s``).
+DELAY_QUANTILES = (0.5, 0.9, 0.99)
 #: Recent labels (decayed) below which no orphan rate is judged.
 MIN_RECENT_LABELS = 100
 
@@ -179,6 +182,15 @@ def baseline(
     for sketch in earlier[1:]:
         merged += sketch
     return merged
+
+
+def label_delays(sketch: PerformanceSketch | None) -> dict[str, float] | None:
+    """Quantiles of the time from prediction to label (seconds) of a window's labels;
+    within one log-spaced bin (under 10%) of the exact ones."""
+    if sketch is None or not sketch.n:
+        return None
+    quantiles = delay_quantiles(sketch, DELAY_QUANTILES)
+    return {f"p{round(q * 100)}": v for q, v in quantiles.items()} | {"max": sketch.delay_max}
 
 
 def window_metrics(sketch: PerformanceSketch) -> dict[str, float]:
@@ -330,6 +342,7 @@ def evaluate(
         "predictions": predictions,
         "labels": labels,
         "label_coverage": labels / predictions if predictions else None,
+        "label_delay_s": label_delays(window.sketches.get(ALL)),
         "cohorts": cohorts,
         "worst_cohorts": ranked[:5],
         "shadows": shadows,
