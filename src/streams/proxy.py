@@ -2,7 +2,7 @@
 
 A window's scores are compared with the merge of the previous windows' scores (the
 model's recent normal): the distance between the two score distributions, the change
-of the mean score and of the positive rate, and the mean confidence. A feature that
+of the mean score and of the positive rate, the mean confidence and the mean entropy. A feature that
 drifts while the scores stay put is a warning; one that moves the scores too changes
 the model's decisions, which is worth a page (streams/alerts.py, ``correlate``).
 """
@@ -15,6 +15,7 @@ import numpy as np
 
 from streams.aggregate import SCORE_EDGES, WindowAggregate
 from streams.drift.distances import wasserstein_binned
+from streams.performance.cbpe import ScoreHistogram
 from streams.sketches import NumericSketch
 
 #: Scores at or above this are positive decisions (it is a score-bin edge: exact).
@@ -54,6 +55,25 @@ def mean_confidence(score: NumericSketch) -> float:
     return float((high + low) / score.n)
 
 
+def mean_entropy(scores: ScoreHistogram) -> float:
+    """Mean binary entropy of the scores, in bits: 1 for coin flips, 0 for certainty.
+    Each fine bin (width 1/200) counts at its mean score; the entropy is concave, so
+    this overstates the exact mean by the spread within a bin, under 0.003 bits.
+
+    >>> h = ScoreHistogram(); h.add(np.array([0.5, 0.5, 1.0, 0.0]))
+    >>> mean_entropy(h)
+    0.5
+    """
+    counts = scores.counts
+    if not counts.sum():
+        return float("nan")
+    p = np.divide(scores.sums, counts, out=np.zeros(counts.shape), where=counts > 0)
+    q = 1.0 - p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bits = -(np.where(p > 0, p * np.log2(p), 0.0) + np.where(q > 0, q * np.log2(q), 0.0))
+    return float((bits * counts).sum() / counts.sum())
+
+
 def proxy_metrics(window: WindowAggregate, baseline: NumericSketch | None) -> dict[str, float]:
     """The window's proxy metrics, and their changes against ``baseline`` when there is one.
 
@@ -72,6 +92,8 @@ def proxy_metrics(window: WindowAggregate, baseline: NumericSketch | None) -> di
         "positive_rate": positive_rate(score),
         "mean_confidence": mean_confidence(score),
     }
+    if window.scores.n:
+        out["entropy"] = mean_entropy(window.scores)
     if baseline is not None and baseline.n:
         out["score_wasserstein"] = wasserstein_binned(
             baseline.bounds(score),

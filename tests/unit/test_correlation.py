@@ -11,7 +11,7 @@ from streams.alerts import correlate
 from streams.config import CorrelationConfig
 from streams.events import AlertCategory, Severity
 from streams.lifecycle import Signal
-from streams.proxy import proxy_metrics, score_baseline
+from streams.proxy import mean_entropy, proxy_metrics, score_baseline
 
 DRIFT = Signal(AlertCategory.data_drift, "x", Severity.warning, "wasserstein", 0.5, 0.25)
 ZEROS = Signal(AlertCategory.data_quality, "y", Severity.error, "zero_rate_delta", 0.9, 0.1)
@@ -66,3 +66,27 @@ def test_proxy_metrics_match_numpy_and_scipy() -> None:
     exact = stats.wasserstein_distance(pooled, now) / pooled.std(ddof=1)
     assert m["score_wasserstein"] == pytest.approx(exact, abs=0.015)
     assert "score_wasserstein" not in proxy_metrics(window(now), None)
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [
+        np.random.default_rng(0).uniform(size=5_000),
+        np.random.default_rng(1).beta(0.05, 0.05, 5_000),  # saturated near 0 and 1
+        np.r_[np.zeros(2_500), np.full(2_500, 0.00499)],  # the worst spread in one bin
+        np.r_[np.zeros(100), np.ones(100), np.full(200, 0.5)],
+    ],
+)
+def test_mean_entropy_is_within_a_bin_of_the_exact_one(scores: np.ndarray) -> None:
+    """Oracle: scipy's entropy of each Bernoulli(score), in bits, averaged."""
+    from streams.performance.cbpe import ScoreHistogram
+
+    exact = np.mean([stats.entropy([p, 1 - p], base=2) for p in scores])
+    histogram = ScoreHistogram()
+    histogram.add(scores)
+    estimate = mean_entropy(histogram)
+    assert exact - 1e-9 <= estimate <= exact + 0.003  # concave: never below
+    w = WindowAggregate("m", 0, {})
+    w.score.update_batch(scores)
+    w.scores.add(scores)
+    assert proxy_metrics(w, None)["entropy"] == estimate
