@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,7 +84,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 def cmd_reference_build(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from streams.columns import read_arrays
+    from streams.columns import read_columns
     from streams.reference import build_profile
 
     try:
@@ -93,7 +95,7 @@ def cmd_reference_build(args: argparse.Namespace) -> int:
             if model is None:
                 return _fail(f"{args.config}: no model {args.model!r}")
             types = model.features
-        columns = read_arrays(Path(args.input))
+        columns = read_columns(Path(args.input))
         with tqdm(
             total=len(types or columns), desc="profiling features", unit="feature", disable=None
         ) as bar:
@@ -108,7 +110,7 @@ def cmd_reference_build(args: argparse.Namespace) -> int:
 
 
 def cmd_reference_publish(args: argparse.Namespace) -> int:
-    from streams.columns import read_arrays
+    from streams.columns import read_columns
     from streams.kafka.local import BrokerError
     from streams.reference import build_profile, load_reference
     from streams.reference_topic import publish_reference
@@ -120,7 +122,7 @@ def cmd_reference_publish(args: argparse.Namespace) -> int:
             return _fail(f"{args.config}: no model {args.model!r}")
         profile = load_reference(model.reference, model.features)
         if args.input:
-            columns = read_arrays(Path(args.input))
+            columns = read_columns(Path(args.input))
             profile = build_profile(columns, model.features, source=args.input, bins_from=profile)
         topic = config.kafka.topics.references
         size = publish_reference(config.kafka.bootstrap, topic, model.id, profile)
@@ -250,7 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE  # as a shell reports a command killed by SIGPIPE
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 A window's scores are compared with the merge of the previous windows' scores (the
 model's recent normal): the distance between the two score distributions, the change
-of the mean score and of the positive rate, the mean confidence and the mean entropy. A feature that
-drifts while the scores stay put is a warning; one that moves the scores too changes
-the model's decisions, which is worth a page (streams/alerts.py, ``correlate``).
+of the mean score and of the positive rate, the mean confidence and the mean entropy.
+A feature that drifts while the scores stay put is a warning; one that moves the scores
+too changes the model's decisions, which is worth a page (streams/alerts.py,
+``correlate``).
 """
 
 from __future__ import annotations

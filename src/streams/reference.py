@@ -92,7 +92,7 @@ def numeric_bins(
     x = x[np.isfinite(x)]
     if x.size == 0:
         return NumericSketch([], 0.0, 0.0, reservoir_size=sample_size)
-    x = np.sort(x)  # one sort beats np.quantile's partition around ~50 points
+    x = np.sort(x)  # one sort beats np.quantile's partitions around every edge
     edges = np.unique(_sorted_quantiles(x, np.linspace(0, 1, bins + 1)[1:-1]))
     return NumericSketch(edges, float(x[0]), float(x[-1]), reservoir_size=sample_size)
 
@@ -241,9 +241,9 @@ def load_reference(path: Path, types: Mapping[str, FeatureType] | None = None) -
     if path.suffix == ".json":
         profile = ReferenceProfile.from_json(path.read_bytes(), str(path))
     elif path.suffix in DATA_SUFFIXES:
-        from streams.columns import read_arrays
+        from streams.columns import read_columns
 
-        profile = build_profile(read_arrays(path), types, source=str(path))
+        profile = build_profile(read_columns(path), types, source=str(path))
     else:
         raise ReferenceError(
             f"{path}: unsupported reference; use a .json profile or a "

@@ -34,6 +34,24 @@ def produce(bootstrap: str, topic: str, records: list[tuple[str, bytes]]) -> Non
     assert producer.flush(30) == 0
 
 
+def label_messages(events: list[dict], truth: np.ndarray) -> list[tuple[str, bytes]]:
+    """Each prediction's label, a day after the first prediction, keyed as predictions."""
+    return [
+        (
+            e["prediction_id"],
+            orjson.dumps(
+                {
+                    "model_id": e["model_id"],
+                    "prediction_id": e["prediction_id"],
+                    "timestamp": "2026-01-02T00:00:00Z",
+                    "label": str(int(y)),
+                }
+            ),
+        )
+        for e, y in zip(events, truth, strict=True)
+    ]
+
+
 def test_late_labels_find_their_window_and_cohort(deploy) -> None:
     d = deploy(
         window_s=60,
@@ -63,20 +81,7 @@ def test_late_labels_find_their_window_and_cohort(deploy) -> None:
         d.topic("predictions"),
         [(e["prediction_id"], orjson.dumps(e)) for e in events],
     )
-    labels = [
-        (
-            e["prediction_id"],
-            orjson.dumps(
-                {
-                    "model_id": e["model_id"],
-                    "prediction_id": e["prediction_id"],
-                    "timestamp": "2026-01-02T00:00:00Z",
-                    "label": str(int(y)),
-                }
-            ),
-        )
-        for e, y in zip(events, block.label, strict=True)
-    ]
+    labels = label_messages(events, block.label)
     rng = random.Random(5)
     rng.shuffle(labels)
     labels += rng.sample(labels, DUPLICATES)
@@ -158,20 +163,7 @@ def test_a_worker_killed_mid_join_counts_every_label_once(deploy) -> None:
         [(e["prediction_id"], orjson.dumps(e)) for e in events],
     )
     d.results({int(e["timestamp"][14:16]) * 60 + T0 for e in events[:: len(events) // 10]})
-    labels = [
-        (
-            e["prediction_id"],
-            orjson.dumps(
-                {
-                    "model_id": e["model_id"],
-                    "prediction_id": e["prediction_id"],
-                    "timestamp": "2026-01-02T00:00:00Z",
-                    "label": str(int(y)),
-                }
-            ),
-        )
-        for e, y in zip(events, block.label, strict=True)
-    ]
+    labels = label_messages(events, block.label)
     rng = random.Random(6)
     rng.shuffle(labels)
     labels += rng.sample(labels, 200)  # duplicates, some across the crash

@@ -129,3 +129,29 @@ def test_parquet_text_over_many_row_groups_counts_whole(tmp_path: Path) -> None:
     pq.write_table(pa.table({"s": values}), tmp_path / "rg.parquet", row_group_size=100)
     column = read_columns(tmp_path / "rg.parquet")["s"]
     assert column.counts() == {"a": 500, "b": 500, "c": 10, None: 3}  # type: ignore[union-attr]
+
+
+def test_output_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    """`streams drift ... | head`: no traceback, the shell's code for SIGPIPE."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "d.csv"
+    write_rows(data, {"x": np.arange(100.0)})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streams",
+            "drift",
+            "--reference",
+            str(data),
+            "--current",
+            str(data),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # type: ignore[union-attr]  # the reader is gone before the output
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 141 and b"Traceback" not in stderr, stderr.decode()

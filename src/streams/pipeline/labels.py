@@ -298,9 +298,14 @@ class LabelJoin:
         for (window, cohort), rows in sorted(groups.items()):
             outputs, ys, delays, regression = (np.array(c) for c in zip(*rows, strict=True))
             sketch = PerformanceSketch()
-            if (~regression).any():
-                c = ~regression
-                sketch.add_classification(outputs[c], ys[c].astype(np.int64), delays[c], threshold)
+            classified = ~regression
+            if classified.any():
+                sketch.add_classification(
+                    outputs[classified],
+                    ys[classified].astype(np.int64),
+                    delays[classified],
+                    threshold,
+                )
             if regression.any():
                 sketch.add_regression(outputs[regression], ys[regression], delays[regression])
             windows.setdefault(str(window), {})[cohort] = base64.b64encode(

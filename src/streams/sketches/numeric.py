@@ -144,8 +144,7 @@ class NumericSketch:
             self.missing += int(missing.sum())
             self.nan += int(nan.sum())
             self.inf += int(np.isinf(x).sum())
-            ok &= ~missing
-            finite = x[ok]
+            finite = x[ok]  # missing values are NaN in x: not finite either
         if finite.size == 0:
             return
         self.zeros += int(np.count_nonzero(finite == 0))
@@ -162,7 +161,7 @@ class NumericSketch:
                 if self._rng is None:
                     self._rng = np.random.default_rng()
                 keys = self._rng.integers(0, 2**64, size=finite.size, dtype=np.uint64)
-            else:
+            elif finite is not x:
                 keys = keys[ok]
             self._keep(keys, finite + 0.0)  # + 0.0 turns -0.0 into 0.0: one order for ties
 
