@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 $(JARS): deploy/kafka/pom.xml $(STAMP)
-	$(BIN)/python -c "from streams.kafka.local import LocalBroker; LocalBroker().ensure_jars()"
+	$(BIN)/python -c "from streams.devtools.local_broker import LocalBroker; LocalBroker().ensure_jars()"
 	touch $@
 
 run: setup

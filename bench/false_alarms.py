@@ -19,9 +19,9 @@ import argparse
 
 from tqdm import tqdm
 
-from streams.config import CATEGORICAL_METHODS, NUMERIC_METHODS, DriftConfig, EffectGates
+from streams.config.models import CATEGORICAL_METHODS, NUMERIC_METHODS, DriftConfig, EffectGates
+from streams.devtools.simulator.scenarios import Stationary, SuddenShift
 from streams.offline.replay import flag_rate, replay, simulated_reference
-from streams.simulator.scenarios import Stationary, SuddenShift
 
 
 def method_config(kind: str, method: str, **settings: object) -> DriftConfig:

@@ -33,12 +33,12 @@ import orjson
 import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.config import load_config, prefixed_topics
+from streams.config.models import load_config, prefixed_topics
+from streams.devtools.local_broker import LocalBroker, free_ports
+from streams.devtools.simulator.model import DEFAULT_MODEL_ID, FEATURES
+from streams.devtools.simulator.producer import simulate, write_reference
 from streams.kafka.admin import ensure_topics
-from streams.kafka.local import LocalBroker, free_ports
-from streams.simulator.model import DEFAULT_MODEL_ID, FEATURES
-from streams.simulator.producer import simulate, write_reference
-from streams.worker import topic_specs
+from streams.worker.run import topic_specs
 
 
 async def raw_consume(bootstrap: str, topic: str, partitions_count: int, total: int) -> float:

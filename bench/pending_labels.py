@@ -33,12 +33,12 @@ import psutil
 import yaml
 from confluent_kafka import Producer
 
-from streams.config import load_config, prefixed_topics
+from streams.config.models import load_config, prefixed_topics
+from streams.devtools.local_broker import LocalBroker, free_ports
+from streams.devtools.simulator.model import DEFAULT_MODEL_ID, FEATURES
+from streams.devtools.simulator.producer import PRODUCER_CONFIG, simulate, write_reference
 from streams.kafka.admin import ensure_topics
-from streams.kafka.local import LocalBroker, free_ports
-from streams.simulator.model import DEFAULT_MODEL_ID, FEATURES
-from streams.simulator.producer import PRODUCER_CONFIG, simulate, write_reference
-from streams.worker import topic_specs
+from streams.worker.run import topic_specs
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SEED = 0

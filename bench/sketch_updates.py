@@ -42,10 +42,10 @@ from typing import Any
 import numpy as np
 
 from compare.data import make_frames
-from streams.aggregate import WindowAggregate
-from streams.events import Prediction, PredictionEvent
-from streams.reference import ReferenceProfile, build_profile
+from streams.events.models import Prediction, PredictionEvent
 from streams.sketches import NumericSketch, stable_keys
+from streams.windows.aggregate import WindowAggregate
+from streams.windows.reference_profile import ReferenceProfile, build_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_PYTHON = ROOT / ".bench-venv" / "bin" / "python"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.kafka.local import LocalBroker, free_ports
+from streams.devtools.local_broker import LocalBroker, free_ports
 
 
 @pytest.fixture(scope="session")

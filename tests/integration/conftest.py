@@ -21,12 +21,12 @@ import pytest
 import yaml
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from streams.config import load_config, prefixed_topics
+from streams.config.models import load_config, prefixed_topics
+from streams.devtools.processes import stop_process_group
+from streams.devtools.simulator.model import DEFAULT_MODEL_ID, FEATURES
+from streams.devtools.simulator.producer import write_reference
 from streams.kafka.admin import ensure_topics
-from streams.processes import stop_process_group
-from streams.simulator.model import DEFAULT_MODEL_ID, FEATURES
-from streams.simulator.producer import write_reference
-from streams.worker import topic_specs
+from streams.worker.run import topic_specs
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +132,7 @@ class Deployment:
         )
 
     def simulate(self, **kwargs: Any) -> Any:
-        from streams.simulator.producer import simulate
+        from streams.devtools.simulator.producer import simulate
 
         kwargs.setdefault("topic", self.topic("predictions"))
         kwargs.setdefault("labels_topic", self.topic("labels"))

@@ -29,8 +29,8 @@ from typing import Any, TypeVar
 
 import yaml
 
-from streams.kafka.local import free_ports
-from streams.processes import stop_process_group
+from streams.devtools.local_broker import free_ports
+from streams.devtools.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"

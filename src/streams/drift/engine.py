@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from streams.config import P_VALUE_METHODS, DriftConfig, FeatureType, MultivariateConfig
+from streams.config.models import P_VALUE_METHODS, DriftConfig, FeatureType, MultivariateConfig
 from streams.drift.chi_squared import chi_squared
 from streams.drift.distances import (
     aligned_counts,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ClusterMetadata, NewTopic
 
-from streams.kafka.local import BrokerError
+from streams.devtools.local_broker import BrokerError
 
 __all__ = [
     "TopicError",

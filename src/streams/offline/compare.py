@@ -8,17 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streams.columns import TextColumn, read_columns
-from streams.config import DriftConfig, ModelConfig
+from streams.config.models import DriftConfig, ModelConfig
 from streams.drift.engine import DriftReport, Sketch, compare
-from streams.reference import (
+from streams.offline.columns import TextColumn, read_columns
+from streams.sketches import NumericSketch
+from streams.windows.reference_profile import (
     ReferenceError,
     ReferenceProfile,
     build_profile,
     fold_column,
     row_keys,
 )
-from streams.sketches import NumericSketch
 
 #: Key seeds of the two sides' rows: fixed, so the same files give the same report.
 CURRENT_SEED = 2

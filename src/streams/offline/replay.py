@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streams.config import DriftConfig
+from streams.config.models import DriftConfig
+from streams.devtools.simulator.model import EventGenerator
+from streams.devtools.simulator.scenarios import Scenario, Stationary
 from streams.drift.engine import FeatureDrift, decide, feature_statistics
-from streams.reference import ReferenceProfile, build_profile
-from streams.simulator.model import EventGenerator
-from streams.simulator.scenarios import Scenario, Stationary
 from streams.sketches import NumericSketch, stable_keys
+from streams.windows.reference_profile import ReferenceProfile, build_profile
 
 #: Simulated event times start here (2026-01-01T00:00:00Z).
 T0 = 1_767_225_600.0

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from streams.config import P_VALUE_METHODS
+from streams.config.models import P_VALUE_METHODS
 
 STATUS_ORDER = {"firing": 0, "resolved": 1}
 #: Breaches (in ``results``) of these categories name the feature that breached.

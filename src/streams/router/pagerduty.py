@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from streams.events import AlertEvent
+from streams.events.models import AlertEvent
 from streams.router.rules import Route
 
 __all__ = [

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from streams.config import one_line, read_yaml
-from streams.events import AlertCategory, AlertEvent, Severity
+from streams.config.models import one_line, read_yaml
+from streams.events.models import AlertCategory, AlertEvent, Severity
 
 __all__ = [
     "KEY_LENGTH",

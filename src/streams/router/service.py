@@ -19,8 +19,8 @@ from typing import Any, TextIO
 
 from pydantic import SecretStr
 
-from streams.events import AlertEvent
-from streams.ingest import Rejection, deadletter_record, decode_event
+from streams.events.decode import Rejection, deadletter_record, decode_event
+from streams.events.models import AlertEvent
 from streams.router.pagerduty import Backoff, PagerDutySender, Rejected, event_body, masked
 from streams.router.rules import RoutingConfig
 

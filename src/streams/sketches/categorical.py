@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from streams.sketches._binary import Reader, header
+from streams.sketches.bytes import Reader, header
 
 OTHER = "__other__"
 _KIND = b"C"

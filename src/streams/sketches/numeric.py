@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from streams.sketches._binary import Reader, header
+from streams.sketches.bytes import Reader, header
 
 DEFAULT_RESERVOIR = 512
 #: Up to this many inner edges, binning compares each value with every edge (about 15x

@@ -38,7 +38,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from pydantic import ValidationError
 
-from streams.events import MAX_GPUS, MAX_NVML_ERRORS, GpuReading, TelemetryEvent
+from streams.events.models import MAX_GPUS, MAX_NVML_ERRORS, GpuReading, TelemetryEvent
 from streams.kafka.admin import TopicSpec, ensure_topics
 from streams.telemetry.gpu import NVML_CALLS, THROTTLE_REASONS, GpuSnapshot, Nvml, NvmlError
 from streams.telemetry.host import HostSampler

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import psutil
 
-from streams.events import HostReading
+from streams.events.models import HostReading
 
 __all__ = ["HostSampler", "read_host"]
 

@@ -1,0 +1,198 @@
+"""Alert events: findings become lifecycle signals, state changes become AlertEvents
+with one-line summaries for people (and node conditions, edge-triggered, alerts of
+their own)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from streams.alerting.infra import Finding
+from streams.alerting.lifecycle import Signal, Transition
+from streams.alerting.slo import BurnAlert
+from streams.config.models import CorrelationConfig
+from streams.drift.online import OnlineDrift
+from streams.events.models import AlertCategory, AlertEvent, Evidence, Severity
+from streams.windows.report import SCORE_SERIES, Breach, FeatureResult
+
+#: Data-quality breaches lead: "the pipeline serves zeros" explains the drift it causes.
+_PRIORITY = {AlertCategory.data_quality: 0, AlertCategory.data_drift: 1}
+_SEVERITY = {AlertCategory.data_quality: Severity.error, AlertCategory.data_drift: Severity.warning}
+RUNBOOK_BASE = "deploy/runbooks"
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def lead_breach(breaches: list[Breach]) -> Breach:
+    return min(breaches, key=lambda b: _PRIORITY.get(b.category, 9))
+
+
+def feature_signals(features: list[FeatureResult]) -> list[Signal]:
+    """One signal per breaching feature, led by its most telling breach."""
+    signals = []
+    for feature in features:
+        if feature.breaches:
+            b = lead_breach(feature.breaches)
+            signals.append(
+                Signal(
+                    b.category,
+                    b.feature,
+                    _SEVERITY.get(b.category, Severity.warning),
+                    b.statistic,
+                    b.value,
+                    b.threshold,
+                )
+            )
+    return signals
+
+
+#: The parameter that plays a detector's threshold in its evidence.
+_DETECTOR_LIMIT = ("threshold", "alpha", "delta")
+
+
+def online_signals(detections: list[OnlineDrift]) -> list[Signal]:
+    """One signal per detection, named by its detector and parameters: the score's
+    series is prediction drift, a feature's is data drift."""
+    return [
+        Signal(
+            AlertCategory.prediction_drift
+            if d.series == SCORE_SERIES
+            else AlertCategory.data_drift,
+            d.series,
+            Severity.warning,
+            f"{d.detector}({', '.join(f'{k}={v}' for k, v in sorted(d.params.items()))})",
+            d.value,
+            float(next((d.params[k] for k in _DETECTOR_LIMIT if k in d.params), 0.0)),
+        )
+        for d in detections
+    ]
+
+
+#: The categories that a moving score corroborates (or a seasonal match explains away).
+_CORROBORATED = (AlertCategory.data_drift, AlertCategory.data_quality)
+
+
+def correlate(
+    signals: list[Signal],
+    proxy: Mapping[str, float],
+    rules: CorrelationConfig,
+    seasonal: set[str] = frozenset(),  # type: ignore[assignment]
+) -> list[Signal]:
+    """Severity by corroboration. Drift or data-quality findings while the scores moved
+    more than ``rules.score_wasserstein`` are escalated (to critical by default: a
+    page); drift of a feature that the same hour last week also shows (``seasonal``) is
+    info. Scores that moved with no finding are a prediction-drift warning of their own.
+    """
+    if not rules.enabled:
+        return signals
+    shift = proxy.get("score_wasserstein", 0.0)
+    corroborated = shift > rules.score_wasserstein
+    out = []
+    for s in signals:
+        if s.category in _CORROBORATED and corroborated:
+            s = replace(s, severity=Severity(rules.escalate_to))
+        elif s.category == AlertCategory.data_drift and s.subject in seasonal:
+            s = replace(s, severity=Severity.info)
+        out.append(s)
+    if corroborated and not any(s.category in _CORROBORATED for s in signals):
+        out.append(
+            Signal(
+                AlertCategory.prediction_drift,
+                SCORE_SERIES,
+                Severity.warning,
+                "score_wasserstein",
+                shift,
+                rules.score_wasserstein,
+            )
+        )
+    return out
+
+
+def slo_signals(burns: list[BurnAlert]) -> list[Signal]:
+    """One signal per breached burn-rate rule: the rules are the incident's subjects."""
+    return [
+        Signal(
+            AlertCategory.slo_burn,
+            b.rule.name,
+            b.rule.severity,
+            f"burn_rate_{b.rule.name}",
+            b.long_burn,
+            b.rule.factor,
+        )
+        for b in burns
+    ]
+
+
+_LAYER = {AlertCategory.slo_burn: "application"}
+
+
+def _describe(model_id: str, t: Transition, window_start: float, window_end: float) -> str:
+    start, end = _utc(window_start), _utc(window_end)
+    when = f"window {start:%Y-%m-%d %H:%M:%S}-{end:%H:%M:%S} UTC"
+    if t.status == "resolved":
+        return f"{model_id}: {t.category.value} resolved ({', '.join(t.subjects)}), {when}"
+    shown = "; ".join(
+        f"{s.subject} {s.statistic} = {s.value:.3g} (threshold {s.threshold:.3g})"
+        for s in t.signals
+    )
+    noun = "subject" if len(t.subjects) == 1 else "subjects"
+    return f"{model_id}: {t.category.value} on {len(t.subjects)} {noun}: {shown}, {when}"
+
+
+def transition_alert(
+    model_id: str, t: Transition, window_start: float, window_end: float
+) -> AlertEvent:
+    """The AlertEvent of one incident state change (dedup_key: model and category)."""
+    lead = t.signals[0] if t.signals else None
+    evidence = Evidence(
+        statistic=lead.statistic if lead else "clear_windows",
+        value=lead.value if lead else 0.0,
+        threshold=lead.threshold if lead else 0.0,
+        window_start=_utc(window_start),
+        window_end=_utc(window_end),
+    )
+    summary = _describe(model_id, t, window_start, window_end)
+    return AlertEvent(
+        category=t.category,
+        layer=_LAYER.get(t.category, "ml_pipeline"),
+        severity=t.severity,
+        model_id=model_id,
+        subject=", ".join(t.subjects),
+        subjects=t.subjects,
+        evidence=evidence,
+        summary=summary[:1024],
+        dedup_key=f"{model_id}:{t.category.value}",
+        status=t.status,
+        first_seen=_utc(t.first_seen),
+        last_seen=_utc(window_end),
+        runbook_url=f"{RUNBOOK_BASE}/{t.category.value}.md",
+    )
+
+
+def infra_alert(finding: Finding, sample_ts: float, now_s: float) -> AlertEvent:
+    """An alert for a node or GPU condition; the evidence spans the node's last sample
+    up to now (for a silent node, the silence itself)."""
+    return AlertEvent(
+        category=finding.category,
+        layer="infrastructure",
+        severity=finding.severity,
+        subject=finding.subject,
+        evidence=Evidence(
+            statistic=finding.statistic,
+            value=finding.value,
+            threshold=finding.threshold,
+            window_start=_utc(sample_ts),
+            window_end=_utc(max(now_s, sample_ts)),
+        ),
+        summary=(
+            f"{finding.subject}: {finding.statistic} = {finding.value:.3g} "
+            f"(threshold {finding.threshold:.3g})"
+        ),
+        dedup_key=f"{finding.subject}:{finding.category.value}:{finding.statistic}",
+        first_seen=_utc(sample_ts),
+        last_seen=_utc(max(now_s, sample_ts)),
+        runbook_url=f"{RUNBOOK_BASE}/{finding.category.value}.md",
+    )

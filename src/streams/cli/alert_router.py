@@ -1,0 +1,151 @@
+"""``streams alert-router``: deliver the ``alerts`` topic to PagerDuty by routing rules."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from streams.cli.kafka import (
+    add_bootstrap_argument,
+    add_loglevel_argument,
+    configure_logging,
+    stop_on_signals,
+)
+
+__all__ = ["register"]
+
+DESCRIPTION = """\
+Consume alert state changes from --topic and send each one to the PagerDuty Events
+API v2: a firing alert triggers, a resolved one resolves, both with the alert's
+dedup_key. The first rule of --routes that matches the alert's model, category and
+severity picks the team's routing key (from an environment variable or a secret
+file; never logged). 429, 5xx and connection errors are retried with backoff for as
+long as the router runs; a 400 sends the alert to --deadletter-topic with PagerDuty's
+reason. An offset is committed only after its alert was delivered, dropped by a rule
+or dead-lettered. Stops on SIGTERM or Ctrl-C after the alert in flight."""
+
+EXAMPLES = """examples:
+  streams alert-router --routes deploy/router/routes.yml --dry-run   # print, send nothing
+  PAGERDUTY_PAGE_KEY=... PAGERDUTY_LOW_KEY=... \\
+    streams alert-router --routes deploy/router/routes.yml --bootstrap kafka:9092
+
+See docs/alert-routing.md for the routing file and the delivery guarantees.
+"""
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``alert-router`` sub-command."""
+    from streams.router.pagerduty import DEFAULT_URL
+
+    parser = subparsers.add_parser(
+        "alert-router",
+        help="deliver alerts to PagerDuty (Events API v2) by routing rules",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_bootstrap_argument(parser)
+    parser.add_argument("--routes", required=True, metavar="FILE", help="routing file (YAML)")
+    parser.add_argument("--topic", default="alerts", help="topic to consume (default: %(default)s)")
+    parser.add_argument(
+        "--deadletter-topic",
+        default="deadletter",
+        help="where invalid and rejected alerts go, with the reason (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--group",
+        default="streams-alert-router",
+        help="consumer group; its committed offsets are the router's progress "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--url", default=DEFAULT_URL, help="Events API v2 endpoint (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--start",
+        choices=["earliest", "latest"],
+        default="earliest",
+        help="where a new group starts: earliest loses nothing, latest skips old alerts "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--backoff-base",
+        type=_positive,
+        default=1.0,
+        metavar="SECONDS",
+        help="first retry delay; doubles per retry (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--backoff-cap",
+        type=_positive,
+        default=60.0,
+        metavar="SECONDS",
+        help="longest retry delay (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--http-timeout",
+        type=_positive,
+        default=10.0,
+        metavar="SECONDS",
+        help="timeout of one request to PagerDuty (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print each event body (routing key masked) instead of sending; commits nothing",
+    )
+    add_loglevel_argument(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of ``streams alert-router``."""
+    configure_logging(args.loglevel)
+    from streams.router.pagerduty import Backoff, PagerDutySender
+    from streams.router.rules import RoutesError, load_routes, resolve_keys
+    from streams.router.service import AlertRouter
+
+    try:
+        routes = load_routes(args.routes)
+        keys = resolve_keys(routes, args.routes, allow_missing=args.dry_run)
+        backoff = Backoff(base_s=args.backoff_base, cap_s=max(args.backoff_cap, args.backoff_base))
+    except (RoutesError, ValueError) as exc:
+        print(f"streams alert-router: error: {exc}", file=sys.stderr)
+        return 1
+    router = AlertRouter(
+        routes,
+        keys,
+        bootstrap=args.bootstrap,
+        topic=args.topic,
+        deadletter_topic=args.deadletter_topic,
+        group=args.group,
+        sender=PagerDutySender(args.url, backoff=backoff, timeout_s=args.http_timeout),
+        dry_run=args.dry_run,
+        start=args.start,
+    )
+    log = logging.getLogger("streams.router")
+    log.info("routing %s on %s to %s (group %s)", args.topic, args.bootstrap, args.url, args.group)
+    with stop_on_signals() as stop:
+        stats = router.run(stop)
+    log.info(
+        "stopped: %d delivered, %d dead-lettered, %d dropped, %d silenced, %d printed",
+        stats.delivered,
+        stats.deadlettered,
+        stats.dropped,
+        stats.silenced,
+        stats.printed,
+    )
+    return 0

@@ -1,0 +1,96 @@
+"""``streams drift``: the live drift engine over two files, for backtests and for
+data-pipeline CI. Exit 0 without drift, 1 with drift, 2 on any error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from streams.config.models import ConfigError, ModelConfig, load_config
+from streams.offline.columns import ColumnsError
+from streams.windows.reference_profile import ReferenceError
+
+EXIT_NO_DRIFT, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
+
+DESCRIPTION = """\
+Compare a current data file with a reference (a data file or a profile from
+`streams reference build`) using the same sketches, methods, thresholds and
+multiple-testing correction as the worker. Exit status: 0 no drift, 1 drift,
+2 error (unreadable file, bad config, missing columns).
+"""
+
+EPILOG = """\
+examples:
+  streams drift --reference train.parquet --current today.parquet
+  streams drift --reference ref.json --current batch.csv --config monitor.yaml --format json
+  streams drift --reference a.jsonl --current b.jsonl --format html --output report.html
+"""
+
+
+def _model(config_path: str | None, model_id: str | None) -> ModelConfig | None:
+    if not config_path:
+        return None
+    config = load_config(config_path)
+    model = config.model(model_id) if model_id else config.models[0]
+    if model is None:
+        raise ConfigError(f"{config_path}: no model {model_id!r}")
+    return model
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from streams.offline.compare import run_comparison
+    from streams.offline.render import render_html, render_json, render_table
+
+    try:
+        model = _model(args.config, args.model)
+        with tqdm(total=2, desc="sketching", unit="file", disable=None, leave=False) as bar:
+            result = run_comparison(
+                Path(args.reference), Path(args.current), model, progress=lambda _: bar.update()
+            )
+    except (ConfigError, ReferenceError, ColumnsError, ValueError, OSError) as exc:
+        print(f"streams drift: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.format == "json":
+        text = render_json(result.report, result.meta)
+    elif args.format == "html":
+        text = render_html(result.report, result.meta, result.reference, result.current)
+    else:
+        text = render_table(result.report, result.meta)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    else:
+        print(text)
+    report = result.report
+    drifted = report.dataset_drifted if args.fail_on == "dataset" else report.share_drifted > 0
+    return EXIT_DRIFT if drifted else EXIT_NO_DRIFT
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "drift",
+        help="compare two data files with the drift engine (exit 1 on drift)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--reference", required=True, help="reference: .csv/.parquet/.jsonl or .json")
+    p.add_argument("--current", required=True, help="current data: .csv, .parquet or .jsonl")
+    p.add_argument(
+        "--config",
+        help="monitor config: features, types and drift settings of --model "
+        "(default: every reference column, types inferred, default settings)",
+    )
+    p.add_argument("--model", help="model id in --config (default: its first model)")
+    p.add_argument("--format", choices=["table", "json", "html"], default="table")
+    p.add_argument("--output", help="write the report here instead of stdout")
+    p.add_argument(
+        "--fail-on",
+        choices=["feature", "dataset"],
+        default="feature",
+        help="exit 1 when any feature drifts (default), or only on the dataset verdict "
+        "(share of drifted features >= drift.dataset_share)",
+    )
+    p.set_defaults(func=cmd_drift)

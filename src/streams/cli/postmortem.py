@@ -1,0 +1,223 @@
+"""``streams postmortem``: the incident report of one model over a time range, from the
+``results`` and ``alerts`` topics. Exit 0 when the report is written, 2 on any error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+EXIT_OK, EXIT_ERROR = 0, 2
+
+DESCRIPTION = """\
+Write the incident report of one model over a time range from what the worker
+published: its results (one record per evaluated window; the latest revision of a
+window wins) and its alerts (one record per state change). The report has a header
+(windows, alerts fired and resolved, first firing, last resolve, time to resolve),
+the timeline of alert state changes, and per feature named by an alert the statistic
+that decided over the windows with the firing periods marked, with the dataset's
+share of drifted features, the mean prediction score and the events per window.
+
+The topics are read from the first message at or after FROM - MARGIN up to their end
+offsets when the read starts, with no consumer group (nothing is committed); records
+whose window overlaps [FROM - MARGIN, TO + MARGIN) are kept. Times are ISO 8601
+(UTC without an offset) or epoch seconds. Exit status: 0 report written, 2 error
+(bad arguments, unreachable broker, missing topic, no record of the model).
+"""
+
+EPILOG = """\
+examples:
+  streams postmortem --model recsys-ranker --from 2026-01-01T00:00:00Z --to 2026-01-01T01:00:00Z
+  streams postmortem --model recsys-ranker --from 1767225600 --to 1767229200 \\
+      --config monitor.yaml --format html --output incident.html
+  streams postmortem --model recsys-ranker --from 2026-01-01T00:00Z --to 2026-01-01T01:00Z \\
+      --bootstrap kafka:9092 --results-topic prod-results --alerts-topic prod-alerts --margin 30m
+"""
+
+
+class UsageError(ValueError):
+    """A bad argument: reported as one line, exit 2."""
+
+
+def _fail(message: str) -> int:
+    print(f"streams postmortem: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _time(option: str, text: str) -> float:
+    from streams.postmortem.report import parse_time
+
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+
+
+def _margin(text: str) -> float:
+    from streams.cli.simulate import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"--margin: {exc}") from None
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    suffix = Path(args.output).suffix.lower() if args.output else ""
+    return "html" if suffix in (".html", ".htm") else "md"
+
+
+def cmd_postmortem(args: argparse.Namespace) -> int:
+    from streams.config.models import ConfigError, load_config
+    from streams.postmortem.read import ReadError, read_topics
+    from streams.postmortem.render import render_html, render_markdown
+    from streams.postmortem.report import build_report, iso
+
+    try:
+        start, end = _time("--from", args.start), _time("--to", args.end)
+        if end <= start:
+            raise UsageError(f"--to ({iso(end)}) must be after --from ({iso(start)})")
+        margin = _margin(args.margin)
+        if args.timeout <= 0:
+            raise UsageError("--timeout must be positive")
+        bootstrap, results_topic, alerts_topic = "127.0.0.1:9092", "results", "alerts"
+        dataset_share = None
+        if args.config:
+            config = load_config(args.config)
+            bootstrap = config.kafka.bootstrap
+            results_topic, alerts_topic = config.kafka.topics.results, config.kafka.topics.alerts
+            model = config.model(args.model)
+            if model is not None:
+                dataset_share = model.drift.dataset_share
+        bootstrap = bootstrap if args.bootstrap is None else args.bootstrap
+        results_topic = results_topic if args.results_topic is None else args.results_topic
+        alerts_topic = alerts_topic if args.alerts_topic is None else args.alerts_topic
+        for option, value in (("--bootstrap", bootstrap), ("--results-topic", results_topic)):
+            if not value.strip():
+                raise UsageError(f"{option} must not be empty")
+        if not alerts_topic.strip():
+            raise UsageError("--alerts-topic must not be empty")
+        topics = [results_topic] if results_topic == alerts_topic else [results_topic, alerts_topic]
+        reads = read_topics(
+            bootstrap,
+            topics,
+            start - margin,
+            keep=lambda r: r.get("model_id") == args.model,
+            timeout_s=args.timeout,
+        )
+    except (UsageError, ConfigError, ReadError) as exc:
+        return _fail(str(exc))
+    report = build_report(
+        args.model,
+        start,
+        end,
+        reads[results_topic].records,
+        reads[alerts_topic].records,
+        margin=margin,
+        dataset_share=dataset_share,
+    )
+    where = f"topics {results_topic!r} and {alerts_topic!r} at {bootstrap}"
+    if report.empty:
+        seen = sorted(set().union(*(r.models for r in reads.values())))
+        others = (
+            f"models seen there since {iso(start - margin)}: {', '.join(seen)}"
+            if seen
+            else f"no record there since {iso(start - margin)}"
+        )
+        return _fail(
+            f"no result or alert of model {args.model!r} overlaps {iso(report.lo)} → "
+            f"{iso(report.hi)} in {where} ({others})"
+        )
+    read_at = datetime.now(tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    source = f"{where}, read {read_at}"
+    render = render_html if _format(args) == "html" else render_markdown
+    text = render(report, source=source, runbook_base=args.runbook_base)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"{args.output}: cannot write: {exc.strerror}")
+        print(
+            f"{args.output}: {args.model}, {len(report.windows)} windows, "
+            f"{report.fired} fired, {report.resolved} resolved"
+        )
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``postmortem`` to the top-level ``streams`` parser; returns its parser."""
+    p = sub.add_parser(
+        "postmortem",
+        help="incident report of a model over a time range (Markdown or HTML)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", required=True, help="model id, as in the records")
+    p.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        metavar="TIME",
+        help="range start: ISO 8601 (2026-01-01T00:10:00Z) or epoch seconds",
+    )
+    p.add_argument("--to", dest="end", required=True, metavar="TIME", help="range end, after FROM")
+    p.add_argument(
+        "--config",
+        help="monitor config: kafka.bootstrap, the topic names and the dataset drift share",
+    )
+    p.add_argument(
+        "--bootstrap",
+        metavar="HOST:PORT",
+        help="Kafka bootstrap servers (default: the config's, else 127.0.0.1:9092)",
+    )
+    p.add_argument("--results-topic", metavar="TOPIC", help="(default: the config's, else results)")
+    p.add_argument("--alerts-topic", metavar="TOPIC", help="(default: the config's, else alerts)")
+    p.add_argument(
+        "--format",
+        choices=["md", "html"],
+        help="md: Markdown with sparklines; html: one self-contained page with SVG charts "
+        "(default: html when --output ends in .html, else md)",
+    )
+    p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument(
+        "--margin",
+        default="2h",
+        metavar="DURATION",
+        help="also keep records this far before FROM and after TO: the lead-up and the "
+        "resolution (90s, 30m, 2h, 1d; default: %(default)s)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="wait this long for the broker, and for progress while reading (default: %(default)s)",
+    )
+    p.add_argument(
+        "--runbook-base",
+        metavar="URL",
+        help="prefix of the alerts' relative runbook paths (deploy/runbooks/...) in links",
+    )
+    p.set_defaults(func=cmd_postmortem)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``streams postmortem ...`` on its own (tests, ``python -m``); argv without the
+    command name."""
+    parser = argparse.ArgumentParser(prog="streams")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(["postmortem", *(sys.argv[1:] if argv is None else argv)])
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""``streams telemetry-agent``: run the node telemetry agent on a model-server node."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from streams.cli.kafka import (
+    add_bootstrap_argument,
+    add_loglevel_argument,
+    configure_logging,
+    stop_on_signals,
+)
+
+__all__ = ["register"]
+
+DESCRIPTION = """\
+The infrastructure layer's agent for model-server nodes. Every --interval it reads
+CPU utilization, memory, the root filesystem and network counters (psutil) and,
+through NVML, each GPU's utilization, memory, temperature, power, uncorrected ECC
+errors and clock-throttle reasons. It produces one TelemetryEvent keyed by node id
+to --topic and serves the same readings as Prometheus metrics (streams_node_*,
+streams_gpu_*, streams_telemetry_*) on http://METRICS_HOST:METRICS_PORT/metrics.
+An unreachable broker is logged and retried, never fatal. Stops cleanly on SIGTERM
+or Ctrl-C."""
+
+EXAMPLES = """examples:
+  streams telemetry-agent --once                    # check this node: print one event, no Kafka
+  streams telemetry-agent                           # every 10 s to node-telemetry on 127.0.0.1:9092
+  streams telemetry-agent --bootstrap kafka:9092 --interval 5 --metrics-host 0.0.0.0
+
+Without an NVIDIA GPU or driver the agent runs all the same: it reports no GPUs and
+says why in the event's nvml_errors (e.g. "nvmlInit: NVML Shared Library Not Found").
+"""
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {value}")
+    return value
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``telemetry-agent`` sub-command."""
+    from streams.telemetry.agent import DEFAULT_METRICS_PORT, DEFAULT_TOPIC
+
+    parser = subparsers.add_parser(
+        "telemetry-agent",
+        help="sample this node's CPU, memory, disk, network and GPUs to Kafka and /metrics",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_bootstrap_argument(parser)
+    parser.add_argument(
+        "--topic",
+        default=DEFAULT_TOPIC,
+        help="topic to produce to; created with 4 partitions if missing (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--node-id",
+        help="node name: the message key and the 'node' metric label (default: the hostname)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=_positive,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds between samples (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address /metrics listens on; 0.0.0.0 for Prometheus on another host "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=DEFAULT_METRICS_PORT,
+        help="port of /metrics; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="sample once, print the event as JSON on stdout and exit; no Kafka, no /metrics",
+    )
+    add_loglevel_argument(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of ``streams telemetry-agent``."""
+    configure_logging(args.loglevel)
+    from streams.telemetry.agent import TelemetryAgent, agent_registry
+
+    if args.once:
+        agent = TelemetryAgent(args.bootstrap, args.topic, args.node_id, metrics_port=None)
+        try:
+            event = agent.sample()
+        finally:
+            agent.close()
+        print(event.to_json().decode())
+        return 0
+
+    agent = TelemetryAgent(
+        args.bootstrap,
+        args.topic,
+        args.node_id,
+        args.interval,
+        agent_registry(),
+        metrics_host=args.metrics_host,
+        metrics_port=args.metrics_port,
+    )
+    with stop_on_signals() as stop:
+        try:
+            port = agent.serve_metrics()
+        except OSError as exc:
+            print(
+                f"streams telemetry-agent: error: cannot serve /metrics on "
+                f"{args.metrics_host}:{args.metrics_port}: {exc}",
+                file=sys.stderr,
+            )
+            return 1
+        logging.getLogger("streams.telemetry").info(
+            "node %s: sampling every %gs to %s on %s; metrics on http://%s:%d/metrics",
+            agent.node_id,
+            agent.interval_s,
+            agent.topic,
+            agent.bootstrap,
+            args.metrics_host,
+            port,
+        )
+        samples = agent.run(stop)
+    logging.getLogger("streams.telemetry").info(
+        "stopped after %d samples (%d delivered, %d failed)",
+        samples,
+        agent.delivered,
+        agent.failed,
+    )
+    return 0

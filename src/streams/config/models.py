@@ -1,0 +1,406 @@
+"""The monitor config: one YAML file naming the models, their features, references,
+windows and thresholds.
+
+Validated by pydantic; every error is reported as one line naming the file, the key
+path and the problem, because the person reading it is usually fixing a deploy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+FeatureType = Literal["numeric", "categorical"]
+
+
+class ConfigError(ValueError):
+    """The monitor config is unreadable or invalid; the message says where and why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(_Strict):
+    """Data-quality limits, and the window size below which nothing alerts."""
+
+    missing_rate_delta: float = Field(default=0.1, gt=0, le=1)
+    zero_rate_delta: float = Field(default=0.1, gt=0, le=1)
+    min_window_events: int = Field(default=100, ge=1)
+
+
+Method = Literal["ks", "chi2", "wasserstein", "psi", "jensen_shannon", "hellinger"]
+#: Methods that decide on a p-value (drifted below the level); the rest decide on a
+#: distance (drifted above the threshold).
+P_VALUE_METHODS = frozenset({"ks", "chi2"})
+NUMERIC_METHODS = frozenset({"ks", "wasserstein", "psi", "jensen_shannon", "hellinger"})
+CATEGORICAL_METHODS = frozenset({"chi2", "psi", "jensen_shannon", "hellinger"})
+
+
+class DistanceThresholds(_Strict):
+    """Effect-size lines of the distance methods; they do not grow with window size.
+    Wasserstein is in reference standard deviations."""
+
+    psi: float = Field(default=0.2, gt=0)
+    wasserstein: float = Field(default=0.25, gt=0)
+    jensen_shannon: float = Field(default=0.1, gt=0, le=1)
+    hellinger: float = Field(default=0.1, gt=0, le=1)
+
+
+class EffectGates(_Strict):
+    """The smallest effect a p-value method may call drift: on a window of a few hundred
+    events a p-value already flags a daily cycle of a fifth of a standard deviation.
+    KS is gated on its statistic (the largest CDF gap), chi-squared on Cohen's w."""
+
+    ks: float = Field(default=0.15, ge=0, le=1)
+    chi2: float = Field(default=0.1, ge=0)
+
+
+class FeatureOverride(_Strict):
+    """Per-feature override: the method, and its threshold (a distance, or the
+    significance level of a p-value method)."""
+
+    method: Method | None = None
+    threshold: float | None = Field(default=None, gt=0)
+
+
+class MultivariateConfig(_Strict):
+    """MMD on the joint samples of the numeric features (reported, never alerting alone)."""
+
+    enabled: bool = True
+    permutations: int = Field(default=200, ge=10)
+    max_rows: int = Field(default=500, ge=10)
+
+
+class OnlineConfig(_Strict):
+    """river's ADWIN, PageHinkley and KSWIN over each feature's per-window summary (its
+    mean in reference standard deviations; Jensen-Shannon for categorical features) and
+    the mean prediction score. Parameters: streams/drift/online.py."""
+
+    enabled: bool = True
+    history: int = Field(
+        default=500, ge=10, description="Windows kept per series to rebuild after a restart."
+    )
+
+
+class ReferenceMode(_Strict):
+    """What a window is compared with: the static profile, the merge of the previous
+    ``windows`` windows, or the same hour of the previous week."""
+
+    kind: Literal["static", "rolling", "seasonal"] = "static"
+    windows: int = Field(
+        default=12, ge=1, le=48, description="Windows merged by `rolling` (stage 2 keeps 48)."
+    )
+
+
+class DriftConfig(_Strict):
+    """How each feature is tested; defaults and their reasons: docs/drift.md."""
+
+    large_window: int = Field(
+        default=1000,
+        ge=1,
+        description="Non-missing values in the window from which distance methods decide.",
+    )
+    numeric_small: Method = "ks"
+    numeric_large: Method = "wasserstein"
+    categorical_small: Method = "chi2"
+    categorical_large: Method = "jensen_shannon"
+    p_value: float = Field(default=0.01, gt=0, lt=1)
+    correction: Literal["bh", "bonferroni", "none"] = "bh"
+    thresholds: DistanceThresholds = DistanceThresholds()
+    effect_gates: EffectGates = EffectGates()
+    dataset_share: float = Field(default=0.5, gt=0, le=1)
+    features: dict[str, FeatureOverride] = Field(default_factory=dict)
+    multivariate: MultivariateConfig = MultivariateConfig()
+    online: OnlineConfig = OnlineConfig()
+    reference: ReferenceMode = ReferenceMode()
+
+    def method_for(self, feature: str, kind: FeatureType, n: int) -> tuple[Method, float]:
+        """The method deciding a feature's drift and its threshold, for ``n`` values.
+
+        >>> DriftConfig().method_for("x", "numeric", 500)
+        ('ks', 0.01)
+        >>> DriftConfig().method_for("x", "categorical", 5000)
+        ('jensen_shannon', 0.1)
+        """
+        override = self.features.get(feature, FeatureOverride())
+        large = n >= self.large_window
+        default = {
+            ("numeric", False): self.numeric_small,
+            ("numeric", True): self.numeric_large,
+            ("categorical", False): self.categorical_small,
+            ("categorical", True): self.categorical_large,
+        }[(kind, large)]
+        method = override.method or default
+        if override.threshold is not None:
+            return method, override.threshold
+        if method in P_VALUE_METHODS:
+            return method, self.p_value
+        return method, getattr(self.thresholds, method)
+
+
+def _check_methods(
+    features: dict[str, FeatureType], drift: DriftConfig, where: str = "drift"
+) -> None:
+    """Every override names a configured feature and a method that applies to its type."""
+    defaults = {
+        "numeric_small": ("numeric", drift.numeric_small),
+        "numeric_large": ("numeric", drift.numeric_large),
+        "categorical_small": ("categorical", drift.categorical_small),
+        "categorical_large": ("categorical", drift.categorical_large),
+    }
+    checks = [(f"{where}.{key}", kind, method) for key, (kind, method) in defaults.items()]
+    for name, override in drift.features.items():
+        if name not in features:
+            raise ValueError(f"{where}.features.{name}: not a configured feature")
+        if override.method:
+            checks.append((f"{where}.features.{name}", features[name], override.method))
+    for key, kind, method in checks:
+        allowed = NUMERIC_METHODS if kind == "numeric" else CATEGORICAL_METHODS
+        if method not in allowed:
+            raise ValueError(
+                f"{key}: {method} does not apply to {kind} features "
+                f"(use one of {', '.join(sorted(allowed))})"
+            )
+
+
+class LatencySLO(_Strict):
+    """ "``objective`` of predictions faster than ``threshold_ms`` over ``period_days``":
+    drives multiwindow, multi-burn-rate alerts (Google SRE workbook, chapter 5)."""
+
+    threshold_ms: float = Field(default=100.0, gt=0)
+    objective: float = Field(default=0.99, gt=0, lt=1)
+    period_days: int = Field(default=30, ge=1)
+
+
+class CorrelationConfig(_Strict):
+    """Severity from corroboration (streams/alerting/signals.py ``correlate``): a drift or
+    data-quality finding alone stays a ticket; while the prediction scores also moved
+    against the previous windows (the proxy for performance before labels) it is
+    escalated; drift that the same hour of last week shows too is only info."""
+
+    enabled: bool = True
+    baseline_windows: int = Field(
+        default=12, ge=1, le=48, description="Previous windows whose scores are the baseline."
+    )
+    score_wasserstein: float = Field(
+        default=0.3,
+        gt=0,
+        description="Score shift (Wasserstein, in baseline sd) that corroborates a finding.",
+    )
+    escalate_to: Literal["critical", "error", "warning"] = "critical"
+    seasonal: bool = Field(
+        default=False,
+        description="Keep same-hour-last-week sketches (as the seasonal reference does) "
+        "and downgrade drift they also show to info.",
+    )
+
+
+class AlertingConfig(_Strict):
+    """Hysteresis of the per-(model, category) incidents (see streams/alerting/lifecycle.py),
+    and how corroboration sets severity."""
+
+    fire_after_windows: int = Field(default=1, ge=1)
+    resolve_after_windows: int = Field(default=3, ge=1)
+    correlation: CorrelationConfig = CorrelationConfig()
+
+
+class PerformanceConfig(_Strict):
+    """Performance once labels arrive (streams/labels/join.py): realized metrics per
+    performance window and cohort, credited to the window of the prediction."""
+
+    enabled: bool = True
+    window_s: int = Field(
+        default=3600, gt=0, description="Performance window: labels are sparse, so coarser."
+    )
+    label_horizon_s: int = Field(
+        default=60 * 86400, gt=0, description="Predictions wait this long for their label."
+    )
+    cohorts: list[str] = Field(
+        default_factory=list, description="Segment attributes whose values are cohorts."
+    )
+    min_labels: int = Field(default=200, ge=1, description="Fewer labels never alert.")
+    threshold: float = Field(default=0.5, gt=0, lt=1, description="Score of a positive.")
+    baseline_windows: int = Field(
+        default=24, ge=1, description="Earlier performance windows that make the baseline."
+    )
+    accuracy_drop: float = Field(
+        default=0.05, ge=0, lt=1, description="Tolerated accuracy loss against the baseline."
+    )
+    mae_rise: float = Field(
+        default=0.1,
+        ge=0,
+        description="Tolerated MAE rise against the baseline, as a share of the baseline's "
+        "MAE (regression models).",
+    )
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    orphan_rate: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Share of recent labels without a prediction that raises a pipeline "
+        "alert (a partitioner mismatch or a broken label feed).",
+    )
+
+
+class ModelConfig(_Strict):
+    id: str = Field(min_length=1)
+    features: dict[str, FeatureType] = Field(min_length=1)
+    reference: Path = Field(
+        description="A reference profile (.json, from `streams reference build`) or a data "
+        "file (.csv, .parquet, .jsonl) profiled at start."
+    )
+    window_s: int = Field(default=300, gt=0)
+    allowed_lateness_s: int = Field(default=30, ge=0)
+    thresholds: Thresholds = Thresholds()
+    drift: DriftConfig = DriftConfig()
+    performance: PerformanceConfig = PerformanceConfig()
+    alerting: AlertingConfig = AlertingConfig()
+    latency_slo: LatencySLO | None = Field(
+        default=None, description="No latency alerts when absent."
+    )
+
+    @model_validator(mode="after")
+    def _drift_methods_apply(self) -> ModelConfig:
+        _check_methods(self.features, self.drift)
+        return self
+
+
+class InfraConfig(_Strict):
+    """Thresholds for the node-telemetry checks."""
+
+    silent_after_s: float = Field(
+        default=60.0, gt=0, description="A node with no sample for this long is silent."
+    )
+    gpu_memory_ratio: float = Field(default=0.95, gt=0, le=1)
+
+
+class TopicsConfig(_Strict):
+    predictions: str = "predictions"
+    labels: str = "labels"
+    partials: str = "partials"
+    results: str = "results"
+    alerts: str = "alerts"
+    deadletter: str = "deadletter"
+    references: str = "references"
+    silences: str = "silences"
+    node_telemetry: str = "node-telemetry"
+
+
+def prefixed_topics(prefix: str) -> dict[str, str]:
+    """Every topic under one prefix: a throwaway deployment (demo, test, benchmark) that
+    shares a broker without touching anything else on it."""
+    return {name: f"{prefix}-{f.default}" for name, f in TopicsConfig.model_fields.items()}
+
+
+class KafkaConfig(_Strict):
+    bootstrap: str = "127.0.0.1:9092"
+    partitions: int = Field(default=4, ge=1, description="Partitions of every topic created.")
+    topics: TopicsConfig = TopicsConfig()
+
+
+class RocksDBConfig(_Strict):
+    """Memory of each table partition's RocksDB. Faust's defaults (three 64 MiB memtables
+    and a 2 GiB block cache per partition) let a worker's RSS grow by hundreds of MiB
+    under a steady write load; these bound it at (buffers x buffer + cache) per partition."""
+
+    write_buffer_mib: int = Field(default=4, ge=1, description="Size of one memtable.")
+    max_write_buffers: int = Field(default=2, ge=2, description="Memtables before a stall.")
+    block_cache_mib: int = Field(default=8, ge=1, description="Read cache.")
+
+    def options(self) -> dict[str, int]:
+        """Faust's ``RocksDBOptions`` keywords (a fresh dict: Faust pops from it)."""
+        mib = 1024 * 1024
+        return {
+            "write_buffer_size": self.write_buffer_mib * mib,
+            "max_write_buffer_number": self.max_write_buffers,
+            "block_cache_size": self.block_cache_mib * mib,
+        }
+
+
+class WorkerConfig(_Strict):
+    app_id: str = "streams-monitor"
+    batch_size: int = Field(default=2000, ge=1)
+    batch_within_s: float = Field(default=0.5, gt=0)
+    idle_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Wall seconds without events before a partition "
+        "counts as idle and stops holding windows open.",
+    )
+    max_event_bytes: int = Field(default=65536, ge=256)
+    deadletter_max_bytes: int = Field(default=16384, ge=0)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9108, ge=0, le=65535, description="0 turns /metrics off.")
+    pending_sweep_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds between scans expiring pending predictions past the horizon.",
+    )
+    data_dir: Path = Path(".streams/worker")
+    store: str = "rocksdb://"
+    rocksdb: RocksDBConfig = RocksDBConfig()
+
+
+class MonitorConfig(_Strict):
+    models: list[ModelConfig] = Field(min_length=1)
+    kafka: KafkaConfig = KafkaConfig()
+    worker: WorkerConfig = WorkerConfig()
+    infrastructure: InfraConfig = InfraConfig()
+
+    @model_validator(mode="after")
+    def _unique_models(self) -> MonitorConfig:
+        ids = [m.id for m in self.models]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"model ids must be unique, repeated: {', '.join(duplicates)}")
+        return self
+
+    def model(self, model_id: str) -> ModelConfig | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+
+def one_line(path: Path | str, exc: ValidationError) -> str:
+    """A pydantic error as one line: the file, then each key path and its problem."""
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        problems.append(f"{where}: {err['msg']}")
+    return f"{path}: " + "; ".join(problems)
+
+
+def parse_config(data: object, source: Path | str = "<config>") -> MonitorConfig:
+    """Validate already-parsed YAML; relative reference paths resolve against the file."""
+    try:
+        config = MonitorConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(one_line(source, exc)) from None
+    base = Path(source).parent if isinstance(source, Path) else Path.cwd()
+    models = [
+        m.model_copy(update={"reference": (base / m.reference).resolve()}) for m in config.models
+    ]
+    return config.model_copy(update={"models": models})
+
+
+def read_yaml(path: Path | str, error: type[ValueError]) -> object:
+    """Parse a YAML file; unreadable files and syntax errors raise ``error`` as one line
+    with the file and the line."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        problem = getattr(exc, "problem", exc)
+        raise error(f"{path}: not valid YAML at {where}: {problem}") from None
+
+
+def load_config(path: Path | str) -> MonitorConfig:
+    return parse_config(read_yaml(path, ConfigError), Path(path))

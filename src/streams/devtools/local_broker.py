@@ -1,0 +1,560 @@
+"""A real single-node Apache Kafka broker for development and integration tests.
+
+Tests and local runs talk to the same broker software production uses (KRaft
+mode, no ZooKeeper, no Docker), so protocol and group-coordination behaviour is
+the real thing rather than a mock. The broker's jars come from Maven Central
+via ``deploy/kafka/pom.xml`` and are cached under ``.kafka/lib``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+__all__ = [
+    "BrokerError",
+    "BrokerStartError",
+    "BrokerStatus",
+    "LocalBroker",
+    "MissingToolError",
+    "PortInUseError",
+    "streams_home",
+]
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+"""Every listener binds to loopback only: the dev broker must never be reachable from outside."""
+
+JVM_OPTS: tuple[str, ...] = (
+    "-Xms128m",
+    "-Xmx512m",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Djava.awt.headless=true",
+)
+"""Modest heap: the dev broker shares a small machine with the workers under test."""
+
+JAVA_HINT = (
+    "Java 17+ is required to run the local Kafka broker: "
+    "install OpenJDK 17 (apt-get install openjdk-17-jre-headless)"
+)
+MAVEN_HINT = (
+    "Maven is required to fetch the Kafka broker jars on first use: "
+    "install Maven (apt-get install maven)"
+)
+LOG_TAIL_LINES = 20
+
+
+class BrokerError(Exception):
+    """Root of every error raised while managing the local broker."""
+
+    @property
+    def summary(self) -> str:
+        """First line of the message, for CLIs that must print exactly one line."""
+        text = str(self).strip()
+        return text.splitlines()[0] if text else type(self).__name__
+
+
+class MissingToolError(BrokerError):
+    """``java`` or ``mvn`` is absent: the message is one line saying what to install."""
+
+    def __init__(self, tool: str, message: str) -> None:
+        super().__init__(message)
+        self.tool = tool
+
+
+class PortInUseError(BrokerError):
+    """Another process holds a port the broker needs; starting would attach to a stranger."""
+
+
+class BrokerStartError(BrokerError):
+    """The broker died, or never became reachable, during ``start``.
+
+    ``str()`` carries the last log lines so a failing test shows the cause
+    directly; ``summary`` stays one line for the CLI.
+    """
+
+    def __init__(self, message: str, log_path: Path, log_tail: list[str]) -> None:
+        self.log_path = log_path
+        self.log_tail = log_tail
+        headline = f"{message} (log: {log_path})"
+        body = "\n".join(log_tail)
+        super().__init__(f"{headline}\n{body}" if body else headline)
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    """Snapshot of the broker: ``pid`` is None when no process of ours is alive."""
+
+    pid: int | None
+    reachable: bool
+    bootstrap: str
+
+    @property
+    def running(self) -> bool:
+        """True when our broker process is alive (it may still be starting up)."""
+        return self.pid is not None
+
+
+def streams_home() -> Path:
+    """Project root holding ``deploy/kafka/pom.xml`` and the ``.kafka`` cache.
+
+    ``STREAMS_HOME`` wins so a non-editable install can still point at a checkout;
+    an editable install finds the checkout from this file; otherwise the current
+    directory is assumed to be the checkout.
+    """
+    env = os.environ.get("STREAMS_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    candidate = Path(__file__).resolve().parents[3]
+    if (candidate / "deploy" / "kafka" / "pom.xml").is_file():
+        return candidate
+    return Path.cwd()
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free loopback ports: all sockets stay bound until every port is picked."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _port_is_free(port: int) -> bool:
+    """Bind-test on loopback: the only reliable way to know Kafka's bind will succeed."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _port_accepts(port: int, timeout_s: float = 0.5) -> bool:
+    """Cheap TCP check that saves a multi-second AdminClient timeout when nothing listens."""
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
+    """Last lines of a log file, tolerant of a file that does not exist yet."""
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            return [line.rstrip("\n") for line in deque(handle, maxlen=lines)]
+    except FileNotFoundError:
+        return []
+
+
+def _java_major(java: str) -> int | None:
+    """Major version of ``java`` (8 for "1.8.0"), or None when it cannot be told."""
+    try:
+        out = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if not match:
+        return None
+    major = int(match.group(1))
+    if major == 1 and match.group(2):
+        major = int(match.group(2))
+    return major
+
+
+class LocalBroker:
+    """A combined broker+controller KRaft node on 127.0.0.1, run as a detached JVM.
+
+    The process outlives the Python process that started it (``streams kafka
+    start`` returns once the broker is ready), so all state needed to find it
+    again (pid, config, logs, data) lives in ``data_dir``.
+    """
+
+    def __init__(
+        self,
+        port: int = 9092,
+        controller_port: int | None = None,
+        data_dir: Path | str | None = None,
+        lib_dir: Path | str | None = None,
+        pom_path: Path | str | None = None,
+    ) -> None:
+        home = streams_home()
+        self.port = int(port)
+        self.controller_port = int(controller_port) if controller_port else self.port + 1
+        if self.controller_port == self.port:
+            raise BrokerError(f"controller port must differ from broker port {self.port}")
+        self.data_dir = Path(data_dir) if data_dir else home / ".kafka" / f"data-{self.port}"
+        self.lib_dir = Path(lib_dir) if lib_dir else home / ".kafka" / "lib"
+        self.pom_path = Path(pom_path) if pom_path else home / "deploy" / "kafka" / "pom.xml"
+        self.data_dir = self.data_dir.expanduser().resolve()
+        self.lib_dir = self.lib_dir.expanduser().resolve()
+        self.pom_path = self.pom_path.expanduser().resolve()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:
+        return f"LocalBroker(bootstrap={self.bootstrap!r}, data_dir={str(self.data_dir)!r})"
+
+    # -- paths -------------------------------------------------------------------
+
+    @property
+    def bootstrap(self) -> str:
+        """``bootstrap.servers`` value for clients."""
+        return f"{HOST}:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        """Broker stdout/stderr and log4j output (WARN and above), one file."""
+        return self.data_dir / "broker.log"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.data_dir / "broker.pid"
+
+    @property
+    def properties_path(self) -> Path:
+        return self.data_dir / "server.properties"
+
+    @property
+    def log4j_path(self) -> Path:
+        return self.data_dir / "log4j2.properties"
+
+    @property
+    def log_dirs(self) -> Path:
+        """Kafka's own partition data (``log.dirs``), kept apart from our bookkeeping files."""
+        return self.data_dir / "kraft-logs"
+
+    # -- jars --------------------------------------------------------------------
+
+    def jars_present(self) -> bool:
+        """True when the broker jar is already cached, so no Maven run is needed."""
+        return any(self.lib_dir.glob("kafka_2.13-*.jar"))
+
+    def ensure_jars(self) -> bool:
+        """Fetch the broker jars with Maven unless cached; returns True if it downloaded.
+
+        Maven is only needed on first use, so its absence is an error only then.
+        """
+        if self.jars_present():
+            return False
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise MissingToolError("mvn", MAVEN_HINT)
+        if not self.pom_path.is_file():
+            raise BrokerError(
+                f"Kafka pom not found at {self.pom_path}: set STREAMS_HOME to the project checkout"
+            )
+        self.lib_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(self.pom_path),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={self.lib_dir}",
+        ]
+        log.info("fetching Kafka jars into %s", self.lib_dir)
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not self.jars_present():
+            tail = (result.stdout + result.stderr).strip().splitlines()[-LOG_TAIL_LINES:]
+            raise BrokerError(
+                f"Maven could not fetch the Kafka jars into {self.lib_dir} "
+                f"(exit {result.returncode})\n" + "\n".join(tail)
+            )
+        return True
+
+    # -- process bookkeeping -----------------------------------------------------
+
+    def _read_pid(self) -> int | None:
+        try:
+            return int(self.pid_path.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _is_our_broker(self, pid: int) -> bool:
+        """Alive and really our JVM: guards against a stale pid file and pid reuse."""
+        if self._proc is not None and self._proc.pid == pid:
+            return self._proc.poll() is None
+        with contextlib.suppress(ChildProcessError):
+            reaped, _ = os.waitpid(pid, os.WNOHANG)
+            if reaped == pid:
+                return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        proc_dir = Path("/proc") / str(pid)
+        if not proc_dir.is_dir():
+            return True  # no procfs (macOS): trust the pid file
+        try:
+            stat = (proc_dir / "stat").read_text()
+            if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+                return False
+            cmdline = (proc_dir / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError):
+            return False
+        args = [part.decode(errors="replace") for part in cmdline]
+        return "kafka.Kafka" in args and str(self.properties_path) in args
+
+    def _live_pid(self) -> int | None:
+        pid = self._read_pid()
+        if pid is not None and self._is_our_broker(pid):
+            return pid
+        return None
+
+    def _probe(self, timeout_s: float = 3.0) -> bool:
+        """Ready means an AdminClient can list topics, i.e. metadata requests are served."""
+        if not _port_accepts(self.port):
+            return False
+        admin = AdminClient(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "socket.connection.setup.timeout.ms": 2000,
+                "reconnect.backoff.ms": 100,
+                "reconnect.backoff.max.ms": 500,
+                "log_level": 0,  # connection-refused noise while starting is expected
+                "error_cb": lambda _err: None,
+            }
+        )
+        try:
+            admin.list_topics(timeout=timeout_s)
+        except KafkaException:
+            return False
+        return True
+
+    def status(self) -> BrokerStatus:
+        """Whether our process is alive and whether the port answers Kafka metadata requests."""
+        return BrokerStatus(pid=self._live_pid(), reachable=self._probe(), bootstrap=self.bootstrap)
+
+    # -- config ------------------------------------------------------------------
+
+    def server_properties(self) -> dict[str, str]:
+        """Single-node settings: every internal topic at replication 1 so one node suffices."""
+        return {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@{HOST}:{self.controller_port}",
+            "listeners": f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "log.dirs": str(self.log_dirs),
+            "num.partitions": "1",
+            "auto.create.topics.enable": "false",  # a typo must not create a 1-partition topic
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "4",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "4",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "default.replication.factor": "1",
+            "min.insync.replicas": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "num.network.threads": "2",
+            "num.io.threads": "4",
+        }
+
+    def _log4j_properties(self) -> str:
+        """WARN-level log4j2 config appending to ``broker.log`` (both writers use O_APPEND)."""
+        return "\n".join(
+            [
+                "status = warn",
+                # Kafka's own shutdown hook logs after log4j's would have stopped it.
+                "shutdownHook = disable",
+                "appender.file.type = File",
+                "appender.file.name = FILE",
+                f"appender.file.fileName = {self.log_path}",
+                "appender.file.append = true",
+                "appender.file.layout.type = PatternLayout",
+                "appender.file.layout.pattern = [%d] %p %m (%c)%n",
+                "rootLogger.level = WARN",
+                "rootLogger.appenderRef.file.ref = FILE",
+                "",
+            ]
+        )
+
+    def _write_config(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        props = "".join(f"{key}={value}\n" for key, value in self.server_properties().items())
+        self.properties_path.write_text(
+            "# Written by streams LocalBroker on every start; edits are lost.\n"
+            + props
+        )
+        self.log4j_path.write_text(self._log4j_properties())
+
+    def _java_cmd(self, java: str, main_class: str, *args: str) -> list[str]:
+        return [
+            java,
+            *JVM_OPTS,
+            f"-Dlog4j2.configurationFile={self.log4j_path}",
+            "-cp",
+            str(self.lib_dir / "*"),  # the JVM expands the wildcard itself
+            main_class,
+            *args,
+        ]
+
+    def _run_tool(self, java: str, *args: str) -> str:
+        result = subprocess.run(
+            self._java_cmd(java, "kafka.tools.StorageTool", *args),
+            capture_output=True,
+            text=True,
+            cwd=self.data_dir,
+            check=False,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            out = (result.stdout + result.stderr).strip().splitlines()[-LOG_TAIL_LINES:]
+            raise BrokerError(
+                f"kafka-storage {args[0]} failed (exit {result.returncode})\n" + "\n".join(out)
+            )
+        return result.stdout
+
+    def _format_storage(self, java: str) -> None:
+        """Format the KRaft log dir once; later starts reuse the cluster id and data."""
+        if (self.log_dirs / "meta.properties").is_file():
+            return
+        cluster_id = self._run_tool(java, "random-uuid").strip().splitlines()[-1].strip()
+        log.info("formatting %s with cluster id %s", self.log_dirs, cluster_id)
+        self._run_tool(java, "format", "-t", cluster_id, "-c", str(self.properties_path))
+
+    @staticmethod
+    def _java() -> str:
+        java = shutil.which("java")
+        if java is None:
+            raise MissingToolError("java", JAVA_HINT)
+        major = _java_major(java)
+        if major is not None and major < 17:
+            raise MissingToolError(
+                "java", JAVA_HINT.replace(": install", f" (found Java {major}): install")
+            )
+        return java
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self, timeout_s: float = 60) -> BrokerStatus:
+        """Start the broker (or adopt the running one) and return once clients can use it."""
+        pid = self._live_pid()
+        if pid is not None:
+            if self._probe():
+                return BrokerStatus(pid=pid, reachable=True, bootstrap=self.bootstrap)
+            # Ours but not answering yet: another `start` is probably still waiting on it.
+            return self._wait_ready(pid, timeout_s, stop_on_failure=False)
+        java = self._java()
+        for port in (self.port, self.controller_port):
+            if not _port_is_free(port):
+                raise PortInUseError(
+                    f"port {HOST}:{port} is already in use by another process; "
+                    "choose another with --port or stop that process"
+                )
+        self.ensure_jars()
+        self._write_config()
+        self._format_storage(java)
+        if self.log_path.exists():
+            self.log_path.replace(self.log_path.with_suffix(".log.1"))
+        with self.log_path.open("ab") as log_file:
+            self._proc = subprocess.Popen(
+                self._java_cmd(java, "kafka.Kafka", str(self.properties_path)),
+                cwd=self.data_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # own process group: survives the CLI, killed as a unit
+                close_fds=True,
+            )
+        self.pid_path.write_text(f"{self._proc.pid}\n")
+        log.info("started Kafka broker pid %d on %s", self._proc.pid, self.bootstrap)
+        return self._wait_ready(self._proc.pid, timeout_s, stop_on_failure=True)
+
+    def _wait_ready(self, pid: int, timeout_s: float, *, stop_on_failure: bool) -> BrokerStatus:
+        """Poll until reachable; a broker that dies or hangs is reported with its log tail."""
+        deadline = time.monotonic() + timeout_s
+        try:
+            while True:
+                if not self._is_our_broker(pid):
+                    code = self._proc.returncode if self._proc and self._proc.pid == pid else None
+                    how = f"exited with code {code}" if code is not None else "exited"
+                    self.pid_path.unlink(missing_ok=True)
+                    raise BrokerStartError(
+                        f"Kafka broker {how} during startup", self.log_path, _tail(self.log_path)
+                    )
+                if self._probe(timeout_s=2.0):
+                    return BrokerStatus(pid=pid, reachable=True, bootstrap=self.bootstrap)
+                if time.monotonic() >= deadline:
+                    raise BrokerStartError(
+                        f"Kafka broker pid {pid} not reachable on {self.bootstrap} "
+                        f"after {timeout_s:g}s",
+                        self.log_path,
+                        _tail(self.log_path),
+                    )
+                time.sleep(0.25)
+        except BaseException:
+            # Includes Ctrl-C: never leave a half-started JVM behind.
+            if stop_on_failure:
+                self.stop()
+            raise
+
+    def stop(self, timeout_s: float = 30) -> int | None:
+        """Stop the broker (SIGTERM, then SIGKILL); returns the pid stopped, None if none ran.
+
+        Signals the whole process group so nothing the JVM spawned survives it.
+        Calling it again, or on a broker never started, is a no-op.
+        """
+        pid = self._live_pid()
+        if pid is None:
+            self.pid_path.unlink(missing_ok=True)
+            self._proc = None
+            return None
+        self._signal(pid, signal.SIGTERM)
+        if not self._wait_exit(pid, timeout_s):
+            log.warning("Kafka broker pid %d ignored SIGTERM for %gs; killing", pid, timeout_s)
+            self._signal(pid, signal.SIGKILL)
+            self._wait_exit(pid, 10)
+        self.pid_path.unlink(missing_ok=True)
+        self._proc = None
+        return pid
+
+    @staticmethod
+    def _signal(pid: int, sig: signal.Signals) -> None:
+        try:
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def _wait_exit(self, pid: int, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while self._is_our_broker(pid):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True

@@ -1,0 +1,422 @@
+"""Produce simulated predictions (and their delayed labels) to Kafka.
+
+Event time and wall time are decoupled: ``rate`` is events per second of event
+time and ``speedup`` is event seconds per wall second, so two hours of traffic
+can be replayed in two minutes (speedup 60) or as fast as the producer goes
+(speedup 0). Everything that lands in the topics depends only on the seed and
+the start time, never on how fast the machine is, so tests can compare the
+pipeline's counts with ``SimulationReport.counts_by_window``.
+
+Labels arrive late, as in production: each is held back in a queue until the
+simulated clock passes its event time, and whatever is still pending when the
+run ends is produced then.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from streams.devtools.simulator.datafiles import write_rows
+from streams.devtools.simulator.model import (
+    DAY_S,
+    DEFAULT_MODEL_ID,
+    DEFAULT_MODEL_VERSION,
+    ArrivalProcess,
+    EventGenerator,
+    format_timestamps,
+)
+from streams.devtools.simulator.scenarios import make_scenario
+from streams.kafka.admin import TopicSpec, ensure_topics
+
+PRODUCER_CONFIG: dict[str, Any] = {
+    "partitioner": "murmur2_random",  # co-partitioning with Java/aiokafka clients
+    "linger.ms": 20,
+    "compression.type": "lz4",
+    "enable.idempotence": True,
+}
+CHUNK = 2048
+"""Events produced between two looks at the clock, the label queue and the progress bar."""
+CONNECT_TIMEOUT_S = 10.0
+FLUSH_TIMEOUT_S = 120.0
+REFERENCE_START = datetime(2024, 1, 1, tzinfo=UTC)
+_KAFKA_LOG = logging.getLogger("streams.devtools.simulator.kafka")
+
+
+class SimulationError(RuntimeError):
+    """The run could not deliver everything; ``report`` says what was produced."""
+
+    def __init__(self, message: str, report: SimulationReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass
+class SimulationReport:
+    """What a run produced, for summaries and for tests that check the pipeline."""
+
+    scenario: str
+    start_ms: int
+    duration_s: float
+    predictions: int = 0
+    labels: int = 0
+    labels_dropped: int = 0
+    """Labels still pending when the run was interrupted (never produced)."""
+    delivery_errors: int = 0
+    interrupted: bool = False
+    wall_s: float = 0.0
+    timestamps_ms: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """Event times of the produced predictions, float epoch seconds."""
+        return self.timestamps_ms / 1000.0
+
+    def counts_by_window(self, window_s: float) -> dict[int, int]:
+        """Predictions per tumbling event-time window: window start (epoch s) -> count.
+
+        Computed on the same millisecond timestamps the events carry, so a
+        window-aligned consumer must find exactly these counts.
+        """
+        window_ms = round(window_s * 1000)
+        if window_ms <= 0 or window_ms % 1000:
+            raise ValueError(f"window_s must be a positive whole number of seconds, got {window_s}")
+        starts, counts = np.unique(self.timestamps_ms // window_ms, return_counts=True)
+        return {int(s) * (window_ms // 1000): int(c) for s, c in zip(starts, counts, strict=True)}
+
+    def summary(self) -> str:
+        """One line for the end of a CLI run."""
+        if self.timestamps_ms.size:
+            first, last = self.timestamps_ms[0], self.timestamps_ms[-1]
+            span = f"event time {_iso(first)} .. {_iso(last)} ({_span(float(last - first) / 1000)})"
+        else:
+            span = "no events"
+        state = " (interrupted)" if self.interrupted else ""
+        return (
+            f"simulate {self.scenario}{state}: {self.predictions:,} predictions, "
+            f"{self.labels:,} labels, {span}, wall {self.wall_s:.1f} s"
+        )
+
+
+def _iso(ms: int) -> str:
+    return format_timestamps(np.array([ms], dtype=np.int64))[0][:19] + "Z"
+
+
+def _span(seconds: float) -> str:
+    seconds = round(seconds)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}h{minutes:02d}m{secs:02d}s"
+    return f"{days}d{text}" if days else text
+
+
+class _LabelQueue:
+    """Pending labels, held as per-block sorted numpy arrays (about 17 bytes per label:
+    an hour of label delay at a high rate is millions of them), merged by a heap."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, int]] = []  # (next time, block seq, cursor)
+        self._blocks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._seq = 0
+        self.pending = 0
+
+    def add(self, times_ms: np.ndarray, indices: np.ndarray, labels: np.ndarray) -> None:
+        if not times_ms.size:
+            return
+        order = np.argsort(times_ms, kind="stable")
+        block = (times_ms[order], indices[order], labels[order])
+        self._blocks[self._seq] = block
+        heapq.heappush(self._heap, (int(block[0][0]), self._seq, 0))
+        self._seq += 1
+        self.pending += int(times_ms.size)
+
+    def pop_due(self, until_ms: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All labels with time <= until_ms, sorted by time (``inf``: all of them)."""
+        parts = []
+        while self._heap and self._heap[0][0] <= until_ms:
+            _, seq, cursor = heapq.heappop(self._heap)
+            times, indices, labels = self._blocks[seq]
+            stop = (
+                times.size
+                if until_ms == math.inf
+                else int(np.searchsorted(times, until_ms, side="right"))
+            )
+            parts.append((times[cursor:stop], indices[cursor:stop], labels[cursor:stop]))
+            if stop < times.size:
+                heapq.heappush(self._heap, (int(times[stop]), seq, stop))
+            else:
+                del self._blocks[seq]
+        if not parts:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, np.empty(0, dtype=np.int8)
+        times, indices, labels = (np.concatenate(p) for p in zip(*parts, strict=True))
+        order = np.argsort(times, kind="stable")
+        self.pending -= int(times.size)
+        return times[order], indices[order], labels[order]
+
+
+class _Run:
+    """State of one simulation: the producer, counters, the label queue, the clock."""
+
+    def __init__(
+        self,
+        producer: Any,
+        report: SimulationReport,
+        run_id: str,
+        model_id: str,
+        topic: str,
+        labels_topic: str,
+    ) -> None:
+        self.producer = producer
+        self.report = report
+        self.run_id = run_id
+        self.model_id = model_id
+        self.topic = topic
+        self.labels_topic = labels_topic
+        self.labels = _LabelQueue()
+        self.first_error: str | None = None
+        self.sent = 0
+
+    def on_delivery(self, err: Any, msg: Any) -> None:
+        if err is not None:
+            self.report.delivery_errors += 1
+            if self.first_error is None:
+                self.first_error = str(err)
+
+    def send(self, topic: str, keys: Sequence[bytes], values: Sequence[bytes]) -> None:
+        """Produce in order, waiting on BufferError; ``self.sent`` counts what went out
+        even when interrupted half-way."""
+        produce, poll, callback = self.producer.produce, self.producer.poll, self.on_delivery
+        self.sent = 0
+        for key, value in zip(keys, values, strict=True):
+            while True:
+                try:
+                    produce(topic, value, key, on_delivery=callback)
+                    break
+                except BufferError:
+                    poll(0.1)
+            self.sent += 1
+
+    def release_labels(self, until_ms: float) -> None:
+        times, indices, labels = self.labels.pop_due(until_ms)
+        for lo in range(0, times.size, CHUNK):
+            hi = lo + CHUNK
+            ids = [f"{self.run_id}-{i}" for i in indices[lo:hi].tolist()]
+            values = [
+                orjson.dumps(
+                    {
+                        "schema_version": 1,
+                        "model_id": self.model_id,
+                        "prediction_id": pid,
+                        "timestamp": ts,
+                        "label": "1" if lab else "0",
+                    }
+                )
+                for pid, ts, lab in zip(
+                    ids, format_timestamps(times[lo:hi]), labels[lo:hi].tolist(), strict=True
+                )
+            ]
+            try:
+                self.send(self.labels_topic, [pid.encode() for pid in ids], values)
+            finally:
+                self.report.labels += self.sent
+                if self.sent < len(values):  # interrupted: the rest of this batch is lost
+                    self.report.labels_dropped += times.size - lo - self.sent
+
+
+def _start_ms(start: datetime | None) -> int:
+    if start is None:
+        return int(time.time()) * 1000
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    return round(start.timestamp() * 1000)
+
+
+def simulate(
+    bootstrap: str,
+    scenario: str = "silent-zeros",
+    rate: float = 50.0,
+    duration_s: float = 7200.0,
+    seed: int = 0,
+    speedup: float = 60.0,
+    start: datetime | None = None,
+    affect: Sequence[str] | None = None,
+    onset_s: float | None = None,
+    recover_s: float | None = None,
+    magnitude: float | None = None,
+    labels: bool = True,
+    label_delay_s: float = 3600.0,
+    label_fraction: float = 1.0,
+    topic: str = "predictions",
+    labels_topic: str = "labels",
+    progress: bool = True,
+    *,
+    partitions: int = 4,
+    model_id: str = DEFAULT_MODEL_ID,
+    model_version: str = DEFAULT_MODEL_VERSION,
+    producer: Any = None,
+) -> SimulationReport:
+    """Produce ``duration_s`` of event time of simulated predictions (and labels).
+
+    ``start`` is the event time of the beginning (default: now, UTC, floored to the
+    second). Missing topics are created with ``partitions``. ``producer`` replaces
+    the confluent_kafka Producer (tests). Raises
+    ValueError for bad arguments and SimulationError when Kafka is unreachable or
+    messages were not delivered. Ctrl-C stops cleanly: what was produced is
+    flushed and the report says ``interrupted``.
+    """
+    if not duration_s > 0:
+        raise ValueError(f"duration must be positive, got {duration_s}")
+    if not speedup >= 0 or not math.isfinite(speedup):
+        raise ValueError(f"speedup must be >= 0 (0: as fast as possible), got {speedup}")
+    if not 0.0 <= label_fraction <= 1.0:
+        raise ValueError(f"label_fraction must lie in [0, 1], got {label_fraction}")
+    if not label_delay_s >= 0:
+        raise ValueError(f"label_delay_s must be >= 0, got {label_delay_s}")
+    start_ms = _start_ms(start)
+    scn = make_scenario(
+        scenario,
+        start=start_ms / 1000,
+        duration_s=duration_s,
+        affect=affect,
+        onset_s=onset_s,
+        recover_s=recover_s,
+        magnitude=magnitude,
+    )
+    gen_seed, arrival_seed, label_seed = np.random.SeedSequence(seed).spawn(3)
+    run_id = f"sim{seed}-{start_ms // 1000}"
+    generator = EventGenerator(
+        gen_seed, model_id=model_id, model_version=model_version, run_id=run_id
+    )
+    arrivals = ArrivalProcess(rate, start_ms / 1000, seed=arrival_seed, daily_cycle=scn.daily_cycle)
+    label_rng = np.random.default_rng(label_seed)
+
+    if producer is None:
+        from confluent_kafka import KafkaException, Producer
+
+        # librdkafka's own log goes through Python logging: served on poll() only, so an
+        # unreachable broker gives one error line instead of a reconnect log per 50 ms
+        producer = Producer(
+            {"bootstrap.servers": bootstrap, **PRODUCER_CONFIG, "logger": _KAFKA_LOG}
+        )
+        try:
+            producer.list_topics(timeout=CONNECT_TIMEOUT_S)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else exc
+            reason = err.str() if hasattr(err, "str") else str(err)
+            raise SimulationError(f"cannot reach Kafka at {bootstrap}: {reason}") from None
+        # topics that do not exist yet get ``partitions`` (the worker's default), never
+        # a broker's auto-created single partition
+        ensure_topics(bootstrap, {t: TopicSpec(partitions) for t in {topic, labels_topic}})
+
+    report = SimulationReport(scenario=scenario, start_ms=start_ms, duration_s=duration_s)
+    run = _Run(producer, report, run_id, model_id, topic, labels_topic)
+    produced_ts: list[np.ndarray] = []
+    bar = _progress_bar(progress, duration_s, scenario)
+    wall0 = time.monotonic()
+    try:
+        for ts_ms in arrivals.blocks(duration_s):
+            block = generator.generate(ts_ms, scn)
+            values = block.to_json()
+            keys = [pid.encode() for pid in block.prediction_ids]
+            if labels:
+                first = generator.count - len(block)
+                chosen = np.flatnonzero(label_rng.random(len(block)) < label_fraction)
+                delay_ms = label_rng.exponential(label_delay_s * 1000, chosen.size)
+                run.labels.add(
+                    ts_ms[chosen] + np.maximum(np.round(delay_ms), 1).astype(np.int64),
+                    chosen + first,
+                    block.label[chosen],
+                )
+            pos = 0
+            while pos < len(block):
+                stop = min(len(block), pos + CHUNK)
+                if speedup > 0:
+                    now_ms = start_ms + (time.monotonic() - wall0) * speedup * 1000
+                    due = int(np.searchsorted(ts_ms, now_ms, side="right"))
+                    if due <= pos:
+                        wait_s = (ts_ms[pos] - now_ms) / (speedup * 1000)
+                        producer.poll(min(max(wait_s, 0.0), 0.2))
+                        continue
+                    stop = min(stop, due)
+                try:
+                    run.send(topic, keys[pos:stop], values[pos:stop])
+                finally:
+                    report.predictions += run.sent
+                    produced_ts.append(ts_ms[pos : pos + run.sent])
+                pos = stop
+                run.release_labels(ts_ms[stop - 1])
+                producer.poll(0)
+                if bar is not None:
+                    bar.set_postfix_str(f"{report.predictions:,} events", refresh=False)
+                    bar.update((ts_ms[stop - 1] - start_ms) / 1000 - bar.n)
+        run.release_labels(math.inf)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        report.labels_dropped += run.labels.pending
+    finally:
+        if bar is not None:
+            bar.close()
+        if produced_ts:
+            report.timestamps_ms = np.concatenate(produced_ts)
+
+    remaining = producer.flush(FLUSH_TIMEOUT_S)
+    report.wall_s = time.monotonic() - wall0
+    if remaining or report.delivery_errors:
+        raise SimulationError(
+            f"{report.delivery_errors} message(s) failed and {remaining} were still queued "
+            f"after {FLUSH_TIMEOUT_S:.0f} s; first error: {run.first_error}",
+            report,
+        )
+    return report
+
+
+def _progress_bar(enabled: bool, duration_s: float, scenario: str) -> Any:
+    """A tqdm bar of event-time progress on stderr, only for an interactive terminal."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(
+        total=float(duration_s),
+        desc=f"simulate {scenario}",
+        unit="s",
+        unit_scale=True,
+        file=sys.stderr,
+        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} event-s [{elapsed}<{remaining}{postfix}]",
+    )
+
+
+def write_reference(path: str | Path, rows: int = 50_000, seed: int = 0, days: int = 7) -> Path:
+    """Write the training-data reference: clean features (one column each) plus the
+    model ``score``, with the daily cycle, at times spread uniformly over ``days``
+    whole days so that every hour is equally represented (see ``feature_cycle``
+    for why this matches whole days of live traffic)."""
+    if rows < 1:
+        raise ValueError(f"rows must be at least 1, got {rows}")
+    if days < 1 or int(days) != days:
+        raise ValueError(f"days must be a whole number >= 1, got {days}")
+    gen_seed, time_seed = np.random.SeedSequence(seed).spawn(2)
+    t0 = REFERENCE_START.timestamp()
+    times = np.sort(np.random.default_rng(time_seed).uniform(t0, t0 + days * DAY_S, rows))
+    generator = EventGenerator(gen_seed, run_id=f"ref{seed}")
+    columns: dict[str, list[Any]] = {}
+    for lo in range(0, rows, 65_536):
+        block = generator.generate(times[lo : lo + 65_536])
+        for name, values in block.feature_columns().items():
+            columns.setdefault(name, []).extend(values)
+        columns.setdefault("score", []).extend(np.round(block.score, 6).tolist())
+    write_rows(path, columns)
+    return Path(path)

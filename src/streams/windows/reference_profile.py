@@ -1,0 +1,261 @@
+"""Reference profiles: the sketches of the training data that windows are compared with.
+
+A profile fixes each numeric feature's bins (quantiles of the reference), so stage 1
+can fold live events into histograms on the same bins without ever seeing raw
+reference rows again. Built once from a file (``streams reference build``), stored
+as JSON. Its numeric reservoirs share one key per row, so they join into the joint
+sample that the multivariate test needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import orjson
+
+from streams.codec import pack, unpack
+from streams.offline.columns import Column, TextColumn
+from streams.sketches import CategoricalSketch, NumericSketch
+from streams.sketches.collection import sketches_from_json, sketches_to_json
+from streams.sketches.numeric import DEFAULT_RESERVOIR
+
+PROFILE_VERSION = 1
+TOPIC_VERSION = 1
+DEFAULT_BINS = 10
+#: Reservoir of each numeric reference feature: twice a window's, so the reference side
+#: adds little sampling noise to the sample statistics (KS, Wasserstein, MMD).
+REFERENCE_SAMPLE = 2 * DEFAULT_RESERVOIR
+#: Key seed of reference rows: fixed, so a profile is a function of its file.
+REFERENCE_SEED = 1
+DATA_SUFFIXES = (".csv", ".parquet", ".jsonl")
+FeatureType = Literal["numeric", "categorical"]
+Sketch = NumericSketch | CategoricalSketch
+
+
+class ReferenceError(ValueError):
+    """The reference file or profile cannot be used; the message says which and why."""
+
+
+def _same_bins(a: Sketch, b: Sketch | None) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, NumericSketch) and isinstance(b, NumericSketch):
+        return np.array_equal(a.edges, b.edges) and (a.lo, a.hi) == (b.lo, b.hi)
+    return True
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def infer_type(values: Sequence[object]) -> FeatureType:
+    """Numeric when every present value is a number, categorical otherwise."""
+    present = (v for v in values if v is not None)
+    first = next(present, None)  # a text column is decided by its first value
+    numeric = first is not None and _is_number(first) and all(map(_is_number, present))
+    return "numeric" if numeric else "categorical"
+
+
+def row_keys(rows: int, seed: int) -> np.ndarray:
+    """One random 64-bit key per row of a file, shared by all its numeric features (live
+    events use the hash of their prediction id instead)."""
+    return np.random.default_rng(seed).integers(0, 2**64 - 1, size=rows, dtype=np.uint64)
+
+
+def _floats(values: Sequence[object] | np.ndarray) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return values
+    return np.array([v if _is_number(v) else np.nan for v in values], dtype=float)
+
+
+def fold_column(sketch: Sketch, values: Sequence[object] | Column, keys: np.ndarray) -> None:
+    """Fold a whole column of a file into its sketch (``keys``: one per row)."""
+    if isinstance(sketch, NumericSketch):
+        sketch.update_batch(values, keys=keys)  # type: ignore[arg-type]
+    elif isinstance(values, TextColumn):
+        sketch.update_counts(values.counts())
+    else:
+        sketch.update_batch(values)
+
+
+def numeric_bins(
+    values: Sequence[object] | np.ndarray,
+    bins: int = DEFAULT_BINS,
+    sample_size: int = REFERENCE_SAMPLE,
+) -> NumericSketch:
+    """An empty sketch whose inner edges are the reference's quantiles."""
+    x = _floats(values)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return NumericSketch([], 0.0, 0.0, reservoir_size=sample_size)
+    x = np.sort(x)  # one sort beats np.quantile's partitions around every edge
+    edges = np.unique(_sorted_quantiles(x, np.linspace(0, 1, bins + 1)[1:-1]))
+    return NumericSketch(edges, float(x[0]), float(x[-1]), reservoir_size=sample_size)
+
+
+def _sorted_quantiles(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``np.quantile(x, q)`` (linear interpolation) of an ascending ``x``."""
+    position = q * (x.size - 1)
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, x.size - 1)
+    return x[below] + (x[above] - x[below]) * (position - below)
+
+
+@dataclass
+class ReferenceProfile:
+    features: dict[str, Sketch]
+    rows: int
+    source: str = ""
+
+    @property
+    def types(self) -> dict[str, FeatureType]:
+        return {
+            name: "numeric" if isinstance(s, NumericSketch) else "categorical"
+            for name, s in self.features.items()
+        }
+
+    def empty_sketches(self, names: Sequence[str] | None = None) -> dict[str, Sketch]:
+        """Fresh sketches on this reference's bins, with a window's reservoir size."""
+        out: dict[str, Sketch] = {}
+        for name in names or self.features:
+            ref = self.features[name]
+            if isinstance(ref, NumericSketch):
+                out[name] = NumericSketch(ref.edges, ref.lo, ref.hi, DEFAULT_RESERVOIR)
+            else:
+                out[name] = ref.empty_like()
+        return out
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "version": PROFILE_VERSION,
+                "rows": self.rows,
+                "source": self.source,
+                "features": {
+                    n: {"type": t, "sketch": self.features[n].to_dict()}
+                    for n, t in self.types.items()
+                },
+            },
+            option=orjson.OPT_INDENT_2,
+        )
+
+    def to_bytes(self) -> bytes:
+        """The compact form published to the ``references`` topic."""
+        body = {
+            "rows": self.rows,
+            "source": self.source,
+            "features": sketches_to_json(self.features),
+        }
+        return pack(TOPIC_VERSION, body)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> ReferenceProfile:
+        body = unpack(raw, TOPIC_VERSION, "published reference")
+        return cls(sketches_from_json(body["features"]), body["rows"], body["source"])
+
+    def bins_differ(self, other: ReferenceProfile) -> list[str]:
+        """Features of both whose type or bins differ: window sketches made on one
+        profile's bins cannot be compared with (or merged into) the other's."""
+        return [
+            name
+            for name, theirs in other.features.items()
+            if name in self.features and not _same_bins(self.features[name], theirs)
+        ]
+
+    @classmethod
+    def from_json(cls, raw: bytes, source: str = "") -> ReferenceProfile:
+        data = orjson.loads(raw)
+        if data.get("version") != PROFILE_VERSION:
+            raise ReferenceError(
+                f"{source}: profile version {data.get('version')!r} is not "
+                f"supported (expected {PROFILE_VERSION}); rebuild it"
+            )
+        features: dict[str, Sketch] = {}
+        for name, spec in data["features"].items():
+            kind = NumericSketch if spec["type"] == "numeric" else CategoricalSketch
+            features[name] = kind.from_dict(spec["sketch"])
+        return cls(features, data["rows"], data.get("source", source))
+
+
+def _infer(values: Sequence[object] | Column) -> FeatureType:
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return "numeric"
+    if isinstance(values, TextColumn):
+        return "categorical"
+    return infer_type(values)  # type: ignore[arg-type]
+
+
+def build_profile(
+    columns: Mapping[str, Sequence[object] | Column],
+    types: Mapping[str, FeatureType] | None = None,
+    bins: int = DEFAULT_BINS,
+    source: str = "",
+    progress: Callable[[str], None] | None = None,
+    sample_size: int = REFERENCE_SAMPLE,
+    bins_from: ReferenceProfile | None = None,
+) -> ReferenceProfile:
+    """Profile every typed column (or every column, types inferred, when ``types`` is None).
+    Columns are lists (None for missing) or numpy arrays (NaN for missing). With
+    ``bins_from``, numeric features keep that profile's bins (a new reference for a
+    running model must: its live windows are sketched on them)."""
+    wanted = dict(types) if types else {n: _infer(v) for n, v in columns.items()}
+    missing = sorted(set(wanted) - set(columns))
+    if missing:
+        raise ReferenceError(f"{source}: reference data lacks columns: {', '.join(missing)}")
+    rows = len(next(iter(columns.values()), []))
+    keys = row_keys(rows, REFERENCE_SEED)
+    features: dict[str, Sketch] = {}
+    for name, kind in wanted.items():
+        values = columns[name]
+        if kind == "numeric":
+            if isinstance(values, TextColumn):
+                values = values.objects()  # refused below, naming a value
+            if not (isinstance(values, np.ndarray) and values.dtype.kind == "f"):
+                bad = next((v for v in values if v is not None and not _is_number(v)), None)
+                if bad is not None:
+                    raise ReferenceError(
+                        f"{source}: column {name!r} is numeric in the config but holds {bad!r}"
+                    )
+            base = bins_from.features.get(name) if bins_from else None
+            if isinstance(base, NumericSketch):
+                sketch: Sketch = NumericSketch(base.edges, base.lo, base.hi, sample_size)
+            else:
+                sketch = numeric_bins(values, bins, sample_size)
+        else:
+            sketch = CategoricalSketch()
+        fold_column(sketch, values, keys)
+        features[name] = sketch
+        if progress:
+            progress(name)
+    return ReferenceProfile(features, rows, source)
+
+
+def load_reference(path: Path, types: Mapping[str, FeatureType] | None = None) -> ReferenceProfile:
+    """Load a stored profile (.json) or profile a data file on the fly."""
+    if not path.exists():
+        raise ReferenceError(f"{path}: reference not found")
+    if path.suffix == ".json":
+        profile = ReferenceProfile.from_json(path.read_bytes(), str(path))
+    elif path.suffix in DATA_SUFFIXES:
+        from streams.offline.columns import read_columns
+
+        profile = build_profile(read_columns(path), types, source=str(path))
+    else:
+        raise ReferenceError(
+            f"{path}: unsupported reference; use a .json profile or a "
+            f"{', '.join(DATA_SUFFIXES)} data file"
+        )
+    if types:
+        absent = sorted(set(types) - set(profile.features))
+        if absent:
+            raise ReferenceError(f"{path}: profile lacks configured features: {', '.join(absent)}")
+        wrong = sorted(n for n, t in types.items() if profile.types[n] != t)
+        if wrong:
+            raise ReferenceError(
+                f"{path}: feature types differ from the config for: {', '.join(wrong)}"
+            )
+    return profile

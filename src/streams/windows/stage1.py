@@ -1,0 +1,253 @@
+"""Stage 1 (map): fold one input partition's events into per-(model, window) partials.
+
+Pure logic, no Kafka: the Faust agent feeds it messages in offset order and sends
+what it returns. Its whole state for a partition is one ``PartitionState``, stored in
+a table once per batch. Three properties make a restart lose and double nothing:
+
+- the state records the last folded offset, and replayed messages at or below it are
+  skipped, so state and offsets may be committed independently;
+- windows close on the partition's event-time watermark, checked after every event,
+  so the partials (and their sequence numbers) do not depend on batch boundaries;
+- every partial carries a per-partition sequence number, so stage 2 drops a partial
+  that is sent again after a crash.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from streams.codec import pack, unpack
+from streams.config.models import ModelConfig
+from streams.events.decode import Rejection, validate_prediction
+from streams.events.models import PredictionEvent
+from streams.windows.aggregate import WindowAggregate
+from streams.windows.reference_profile import ReferenceProfile
+
+STATE_VERSION = 1
+#: Late partials are sent when the offset crosses a multiple of this (or the watermark
+#: moves): a deterministic point, so a replay rebuilds the same partials, and a burst
+#: of late events costs one partial per window per 1,000 offsets, not one per event.
+LATE_FLUSH_OFFSETS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """What stage 1 needs of one configured model."""
+
+    config: ModelConfig
+    reference: ReferenceProfile
+
+    def window_start(self, ts: float) -> int:
+        return int(ts // self.config.window_s) * self.config.window_s
+
+    def new_window(self, window_start: int) -> WindowAggregate:
+        names = list(self.config.features)
+        slo = self.config.latency_slo
+        return WindowAggregate(
+            self.config.id,
+            window_start,
+            self.reference.empty_sketches(names),
+            slo.threshold_ms if slo else None,
+        )
+
+
+@dataclass
+class OpenWindow:
+    aggregate: WindowAggregate
+    pending: list[PredictionEvent] = field(default_factory=list)
+
+    def folded(self) -> WindowAggregate:
+        self.aggregate.fold(self.pending)
+        self.pending.clear()
+        return self.aggregate
+
+
+@dataclass
+class PartitionState:
+    partition: int
+    offset: int = -1
+    max_event_ts: float = -math.inf
+    seq: int = 0
+    idle: bool = False
+    windows: dict[tuple[str, int], OpenWindow] = field(default_factory=dict)
+    # per model: the highest window boundary already announced in a watermark message
+    announced: dict[str, int] = field(default_factory=dict)
+    # the event time from which a window may close or a boundary be crossed: derived,
+    # not saved (-inf after a restore just means "check at the next event")
+    next_check_ts: float = -math.inf
+
+    def serialize(self) -> bytes:
+        body = {
+            "partition": self.partition,
+            "offset": self.offset,
+            "seq": self.seq,
+            "max_event_ts": None if self.max_event_ts == -math.inf else self.max_event_ts,
+            "idle": self.idle,
+            "announced": self.announced,
+            "windows": [w.folded().to_dict() for w in self.windows.values()],
+        }
+        return pack(STATE_VERSION, body)
+
+    @classmethod
+    def deserialize(cls, raw: bytes) -> PartitionState:
+        body = unpack(raw, STATE_VERSION, "partition state")
+        state = cls(
+            body["partition"],
+            body["offset"],
+            -math.inf if body["max_event_ts"] is None else body["max_event_ts"],
+            body["seq"],
+            body["idle"],
+            announced=body["announced"],
+        )
+        for agg_dict in body["windows"]:
+            agg = WindowAggregate.from_dict(agg_dict)
+            state.windows[(agg.model_id, agg.window_start)] = OpenWindow(agg)
+        return state
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    key: bytes | None
+    raw: bytes | None
+    rejection: Rejection
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartialMessage:
+    """One message to ``partials``: a closed window's partial and/or a watermark."""
+
+    model_id: str
+    body: dict[str, Any]
+
+    def serialize(self) -> bytes:
+        return orjson.dumps(self.body)
+
+
+Output = DeadLetter | PartialMessage
+
+
+class Stage1:
+    """Folds messages of any partition into that partition's state; returns outputs."""
+
+    def __init__(
+        self, models: Mapping[str, ModelSpec], num_partitions: int, max_event_bytes: int
+    ) -> None:
+        self.models = dict(models)
+        self.num_partitions = num_partitions
+        self.max_event_bytes = max_event_bytes
+        self.catalog = {m: spec.config.features for m, spec in self.models.items()}
+
+    def process(
+        self, state: PartitionState, offset: int, key: bytes | None, raw: bytes | None
+    ) -> tuple[PredictionEvent | None, list[Output]]:
+        """Fold one message; returns the valid event (or None) and the outputs to send."""
+        if offset <= state.offset:
+            return None, []  # replay of a message already in the state
+        late_flush_due = offset // LATE_FLUSH_OFFSETS != state.offset // LATE_FLUSH_OFFSETS
+        state.offset = offset
+        result = validate_prediction(raw, self.catalog, self.max_event_bytes)
+        if isinstance(result, Rejection):
+            return None, [DeadLetter(key, raw, result, offset)]
+        outputs: list[Output] = []
+        outputs += self.wake(state)
+        spec = self.models[result.model_id]
+        ts = result.timestamp.timestamp()
+        key = (result.model_id, spec.window_start(ts))
+        window = state.windows.get(key)
+        if window is None:
+            window = state.windows[key] = OpenWindow(spec.new_window(key[1]))
+            state.next_check_ts = min(state.next_check_ts, self._close_ts(spec, key[1]))
+        window.pending.append(result)
+        if key[1] + spec.config.window_s <= self._watermark(state, spec):
+            # beyond the allowed lateness: the window closed here already; this event goes
+            # in a late partial that stage 2 merges into the window's next revision
+            window.aggregate.late += 1
+        if ts > state.max_event_ts:
+            state.max_event_ts = ts
+            if ts >= state.next_check_ts:
+                outputs += self._close_ready(state)
+        elif late_flush_due:
+            outputs += self._close_ready(state)
+        return result, outputs
+
+    def wake(self, state: PartitionState) -> list[PartialMessage]:
+        """An idle partition becomes active again: stage 2 must wait for it once more."""
+        if not state.idle:
+            return []
+        state.idle = False
+        return self._announce_all(state, force=True)
+
+    def flush_idle(self, state: PartitionState) -> list[PartialMessage]:
+        """Close every open window of an idle partition and announce it idle."""
+        state.idle = True
+        closed = [self._partial(state, key) for key in sorted(state.windows)]
+        return closed + self._announce_all(state, force=True)
+
+    @staticmethod
+    def _watermark(state: PartitionState, spec: ModelSpec) -> float:
+        return state.max_event_ts - spec.config.allowed_lateness_s
+
+    def _close_ready(self, state: PartitionState) -> list[PartialMessage]:
+        outputs: list[PartialMessage] = []
+        for key in sorted(state.windows):
+            model_id, start = key
+            spec = self.models[model_id]
+            if start + spec.config.window_s <= self._watermark(state, spec):
+                outputs.append(self._partial(state, key))
+        outputs += self._announce_all(state, force=False)
+        state.next_check_ts = min(
+            [self._close_ts(self.models[m], start) for m, start in state.windows]
+            + [
+                self._close_ts(spec, state.announced.get(m, -1) * spec.config.window_s)
+                for m, spec in self.models.items()
+            ]
+        )
+        return outputs
+
+    @staticmethod
+    def _close_ts(spec: ModelSpec, window_start: int) -> float:
+        """The partition's max event time at which this window closes."""
+        return window_start + spec.config.window_s + spec.config.allowed_lateness_s
+
+    def _partial(self, state: PartitionState, key: tuple[str, int]) -> PartialMessage:
+        window = state.windows.pop(key)
+        state.seq += 1
+        body = self._watermark_body(
+            key[0], state.partition, self._watermark(state, self.models[key[0]]), state.idle
+        )
+        body.update(kind="partial", seq=state.seq, aggregate=window.folded().to_dict())
+        return PartialMessage(key[0], body)
+
+    def _announce_all(self, state: PartitionState, force: bool) -> list[PartialMessage]:
+        """A watermark message per model whose window boundary this partition just crossed,
+        so stage 2 learns that this partition holds back no window of that model."""
+        outputs = []
+        for model_id, spec in self.models.items():
+            wm = self._watermark(state, spec)
+            boundary = int(wm // spec.config.window_s) if wm > -math.inf else -1
+            if force or boundary > state.announced.get(model_id, -1):
+                state.announced[model_id] = boundary
+                outputs.append(
+                    PartialMessage(
+                        model_id, self._watermark_body(model_id, state.partition, wm, state.idle)
+                    )
+                )
+        return outputs
+
+    def _watermark_body(
+        self, model_id: str, partition: int, watermark: float, idle: bool
+    ) -> dict[str, Any]:
+        return {
+            "kind": "watermark",
+            "model_id": model_id,
+            "partition": partition,
+            "num_partitions": self.num_partitions,
+            "watermark": None if watermark == -math.inf else watermark,
+            "idle": idle,
+        }

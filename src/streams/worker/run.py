@@ -1,0 +1,90 @@
+"""``streams worker``: create the topics, load the references, serve /metrics, run Faust."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+import faust
+from prometheus_client import start_http_server
+
+from streams.config.models import MonitorConfig
+from streams.events.models import AlertEvent
+from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
+from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG, BroadcastReader
+from streams.windows.reference_profile import load_reference
+from streams.windows.stage1 import ModelSpec
+from streams.worker.app import TABLES, Pipeline
+from streams.worker.metrics import PipelineMetrics
+
+COMPACTED = {"cleanup.policy": "compact"}
+
+
+def topic_specs(config: MonitorConfig) -> dict[str, TopicSpec]:
+    """Every topic of the design, partitioned alike so predictions and labels (and the
+    tables' changelogs) stay co-partitioned."""
+    t, n = config.kafka.topics, config.kafka.partitions
+    specs = {
+        name: TopicSpec(n)
+        for name in (
+            t.predictions,
+            t.labels,
+            t.partials,
+            t.results,
+            t.alerts,
+            t.deadletter,
+            t.node_telemetry,
+        )
+    }
+    specs[t.references] = TopicSpec(1, BROADCAST_TOPIC_CONFIG)
+    specs[t.silences] = TopicSpec(1, BROADCAST_TOPIC_CONFIG)
+    # created here, not left to Faust, so a broker's auto-creation can never make them
+    # with another partition count than their source topics
+    for table in TABLES:
+        specs[f"{config.worker.app_id}-{table}-changelog"] = TopicSpec(n, COMPACTED)
+    return specs
+
+
+def load_models(config: MonitorConfig) -> dict[str, ModelSpec]:
+    return {m.id: ModelSpec(m, load_reference(m.reference, m.features)) for m in config.models}
+
+
+def alert_line(alert: AlertEvent) -> str:
+    """One readable line per alert, for people watching a terminal."""
+    status = "ALERT" if alert.status == "firing" else "RESOLVED"
+    return f"{status:8} {alert.severity.value.upper():8} {alert.category.value:13} {alert.summary}"
+
+
+def build_pipeline(
+    config: MonitorConfig,
+    metrics: PipelineMetrics,
+    on_alert: Callable[[AlertEvent], None] | None = None,
+) -> Pipeline:
+    bootstrap = config.kafka.bootstrap
+    ensure_topics(bootstrap, topic_specs(config))
+    partitions = topic_partition_count(bootstrap, config.kafka.topics.predictions)
+    assert partitions, "ensure_topics returned before the predictions topic was visible"
+    references = BroadcastReader(bootstrap, config.kafka.topics.references)
+    silences = BroadcastReader(bootstrap, config.kafka.topics.silences)
+    models = load_models(config)
+    pipeline = Pipeline(config, models, partitions, metrics, on_alert, references, silences)
+    pipeline.apply_references(references.load())
+    silences.load()
+    return pipeline
+
+
+def run_worker(config: MonitorConfig, print_alerts: bool = False, loglevel: str = "warning") -> int:
+    """Run until SIGTERM or Ctrl-C; Faust commits offsets and flushes tables on the way out."""
+    metrics = PipelineMetrics()
+    on_alert = (lambda a: print(alert_line(a), flush=True)) if print_alerts else None
+    pipeline = build_pipeline(config, metrics, on_alert)
+    host, port = config.worker.metrics_host, config.worker.metrics_port
+    if port:
+        start_http_server(port, addr=host)
+        print(f"metrics: http://{host}:{port}/metrics", file=sys.stderr, flush=True)
+    logging.getLogger("faust").setLevel(loglevel.upper())
+    worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.spinner = None  # its cursor codes garble the alert lines in logs and pipes
+    worker.execute_from_commandline()
+    return 0

@@ -1,0 +1,68 @@
+"""Config errors name the file, the key path and the problem on one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streams.cli.main import main
+from streams.config.models import ConfigError, load_config
+
+GOOD = """
+models:
+  - id: fraud
+    features: {amount: numeric, country: categorical}
+    reference: ref.json
+    window_s: 120
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_good_config_resolves_reference_next_to_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    model = config.model("fraud")
+    assert model is not None and model.window_s == 120
+    assert model.reference == (tmp_path / "ref.json").resolve()
+    assert model.drift.thresholds.psi == 0.2 and model.drift.correction == "bh"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (GOOD.replace("numeric", "numerc"), "models.0.features.amount: Input should be"),
+        (
+            GOOD.replace("window_s: 120", "window_s: -5"),
+            "models.0.window_s: Input should be greater than 0",
+        ),
+        (
+            GOOD + "  - id: fraud\n    features: {a: numeric}\n    reference: r.json\n",
+            "model ids must be unique, repeated: fraud",
+        ),
+        (GOOD.replace("window_s", "windw_s"), "models.0.windw_s: Extra inputs are not permitted"),
+        ("models: [", "not valid YAML at line"),
+    ],
+)
+def test_errors_are_one_line_with_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    message = str(exc.value)
+    assert "\n" not in message
+    assert message.startswith(str(path))
+    assert expected in message
+
+
+def test_config_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = write(tmp_path, GOOD.replace("120", "zero"))
+    assert main(["config", "check", str(bad)]) == 1
+    assert "models.0.window_s" in capsys.readouterr().err
+    good = write(tmp_path, GOOD)
+    # the reference does not exist yet: still an error, naming it
+    assert main(["config", "check", str(good)]) == 1
+    assert "ref.json: reference not found" in capsys.readouterr().err

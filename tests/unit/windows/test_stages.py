@@ -1,0 +1,243 @@
+"""Stage 1 and stage 2 without Kafka: partials, watermarks, restarts and revisions."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+
+from streams.config.models import ModelConfig
+from streams.windows.reference_profile import build_profile
+from streams.windows.stage1 import (
+    LATE_FLUSH_OFFSETS,
+    DeadLetter,
+    ModelSpec,
+    PartitionState,
+    Stage1,
+)
+from streams.windows.stage2 import ModelState, apply_message, take_ready
+
+WINDOW_S = 60
+T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+def event(i: int, ts: float, x: float | None = 1.0, color: str = "red", model: str = "m") -> bytes:
+    return orjson.dumps(
+        {
+            "model_id": model,
+            "model_version": "1",
+            "prediction_id": f"p{i}",
+            "timestamp": ts,
+            "features": {"x": x, "color": color},
+            "prediction": {"score": 0.5},
+            "latency_ms": 10.0,
+        }
+    )
+
+
+@pytest.fixture
+def spec() -> ModelSpec:
+    rng = np.random.default_rng(0)
+    columns = {
+        "x": rng.normal(size=2000).tolist(),
+        "color": rng.choice(["red", "blue"], size=2000).tolist(),
+    }
+    config = ModelConfig(
+        id="m",
+        features={"x": "numeric", "color": "categorical"},
+        reference=Path("unused.json"),
+        window_s=WINDOW_S,
+        allowed_lateness_s=5,
+    )
+    return ModelSpec(config, build_profile(columns, config.features))
+
+
+def run_partition(
+    stage1: Stage1, state: PartitionState, messages: list[bytes], first_offset: int = 0
+) -> list:
+    outputs = []
+    for offset, raw in enumerate(messages, start=first_offset):
+        outputs += stage1.process(state, offset, None, raw)[1]
+    return outputs
+
+
+def partial_counts(outputs: list) -> Counter[int]:
+    counts: Counter[int] = Counter()
+    for out in outputs:
+        if not isinstance(out, DeadLetter) and out.body["kind"] == "partial":
+            counts[out.body["aggregate"]["window_start"]] += out.body["aggregate"]["count"]
+    return counts
+
+
+def test_windows_close_on_watermark_and_counts_add_up(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=1, max_event_bytes=10_000)
+    state = PartitionState(0)
+    times = [T0 + i * 0.5 for i in range(600)]  # 5 windows of 120 events
+    outputs = run_partition(stage1, state, [event(i, t) for i, t in enumerate(times)])
+    outputs += stage1.flush_idle(state)
+    expected = Counter(int(t // WINDOW_S) * WINDOW_S for t in times)
+    assert partial_counts(outputs) == expected
+    assert not state.windows
+
+
+def test_malformed_events_become_dead_letters(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=1, max_event_bytes=400)
+    state = PartitionState(0)
+    bad = [
+        b"{not json",
+        b"[1, 2]",
+        b"",
+        orjson.dumps({"model_id": "m"}),
+        event(1, T0, model="nope"),
+        event(2, T0, x="oops"),  # type: ignore[arg-type]
+        event(3, T0, color="x" * 500),
+    ]
+    outputs = run_partition(stage1, state, bad)
+    reasons = [o.rejection.reason for o in outputs if isinstance(o, DeadLetter)]
+    assert reasons == [
+        "bad_json",
+        "not_an_object",
+        "empty",
+        "schema",
+        "unknown_model",
+        "wrong_type",
+        "oversize",
+    ]
+
+
+def test_replayed_offsets_are_skipped_after_restore(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=1, max_event_bytes=10_000)
+    messages = [event(i, T0 + i) for i in range(150)]
+    state = PartitionState(0)
+    before = run_partition(stage1, state, messages[:90])  # sent before the crash
+    restored = PartitionState.deserialize(state.serialize())
+    # the consumer's committed offset lags the saved state: 30..89 come again
+    after = run_partition(stage1, restored, messages[30:], first_offset=30)
+    after += stage1.flush_idle(restored)
+    assert sum(partial_counts(before + after).values()) == 150
+    seqs = [o.body["seq"] for o in before + after if o.body["kind"] == "partial"]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_stage2_evaluates_when_every_partition_passed(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=2, max_event_bytes=10_000)
+    states = [PartitionState(0), PartitionState(1)]
+    model = ModelState("m")
+    evaluated: Counter[int] = Counter()
+    produced: Counter[int] = Counter()
+    rng = np.random.default_rng(1)
+    for i in range(1000):
+        ts = T0 + i * 0.3
+        p = int(rng.integers(0, 2))
+        produced[int(ts // WINDOW_S) * WINDOW_S] += 1
+        for out in stage1.process(states[p], i, None, event(i, ts))[1]:
+            apply_message(model, orjson.loads(out.serialize()))
+        for ready in take_ready(model, WINDOW_S):
+            assert ready.revision == 0
+            evaluated[ready.aggregate.window_start] += ready.aggregate.count
+    # before the idle flush, only windows both partitions passed are evaluated
+    assert evaluated and all(evaluated[w] == produced[w] for w in evaluated)
+    assert max(evaluated) < max(produced)
+    for state in states:
+        for out in stage1.flush_idle(state):
+            apply_message(model, orjson.loads(out.serialize()))
+    for ready in take_ready(model, WINDOW_S):
+        evaluated[ready.aggregate.window_start] += ready.aggregate.count
+    assert evaluated == produced
+
+
+def test_stage2_drops_duplicate_partials_and_revises_late_ones(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=1, max_event_bytes=10_000)
+    state = PartitionState(0)
+    outputs = run_partition(stage1, state, [event(i, T0 + i) for i in range(130)])
+    model = ModelState("m")
+    for out in outputs + outputs:  # everything delivered twice
+        apply_message(model, orjson.loads(out.serialize()))
+    ready = take_ready(model, WINDOW_S)
+    assert [(r.aggregate.window_start, r.aggregate.count, r.revision) for r in ready] == [
+        (T0, 60, 0),
+        (T0 + 60, 60, 0),
+    ]
+    assert model.duplicates == len([o for o in outputs if o.body["kind"] == "partial"])
+    # events far behind the watermark wait for the next multiple of LATE_FLUSH_OFFSETS
+    assert stage1.process(state, 130, None, event(998, T0 + 1))[1] == []
+    late = stage1.process(state, LATE_FLUSH_OFFSETS, None, event(999, T0 + 2))[1]
+    for out in late:
+        apply_message(model, orjson.loads(out.serialize()))
+    ready = take_ready(model, WINDOW_S)
+    assert [(r.aggregate.window_start, r.aggregate.count, r.revision) for r in ready] == [
+        (T0, 62, 1)
+    ]
+    assert ready[0].aggregate.late == 2
+    assert math.isfinite(model.watermarks[0])
+
+
+def test_a_partition_idle_from_the_start_wakes_up_on_its_first_event(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=1, max_event_bytes=10_000)
+    state = PartitionState(0)
+    model = ModelState("m")
+    for out in stage1.flush_idle(state):  # the worker started before any traffic
+        apply_message(model, orjson.loads(out.serialize()))
+    assert model.watermarks[0] == math.inf
+    for out in stage1.process(state, 0, None, event(0, T0 + 30))[1]:
+        apply_message(model, orjson.loads(out.serialize()))
+    # active again: windows wait for this partition's watermark, not evaluated at once
+    assert model.watermarks[0] == T0 + 30 - 5
+
+
+def _save(model: ModelState, table: dict[str, bytes]) -> None:
+    for key, value in model.window_entries().items():
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = value
+    table[model.model_id] = model.serialize()
+
+
+def test_stage2_state_saves_only_changed_windows_and_restores_them(spec: ModelSpec) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=1, max_event_bytes=10_000)
+    outputs = run_partition(stage1, PartitionState(0), [event(i, T0 + i) for i in range(130)])
+    model, table = ModelState("m"), {}
+    for out in outputs:
+        apply_message(model, orjson.loads(out.serialize()))
+    take_ready(model, WINDOW_S)
+    model.feed_online(T0, {"x": 0.1})
+    entries = model.window_entries()
+    assert len([k for k in entries if k.endswith("online")]) == 1
+    assert model.window_entries() == {}  # nothing changed since
+    model.changed.update(model.evaluated)
+    model.online_changed = True
+    _save(model, table)
+    restored = ModelState.deserialize(table["m"], table.get)
+    assert {s: (r, a.count) for s, (r, a) in restored.evaluated.items()} == {
+        s: (r, a.count) for s, (r, a) in model.evaluated.items()
+    }
+    assert restored.online.last_window("x") == T0
+
+
+def test_stage2_crash_between_window_and_state_writes_merges_nothing_twice(
+    spec: ModelSpec,
+) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=2, max_event_bytes=10_000)
+    parts = [PartitionState(0), PartitionState(1)]
+    outputs = []
+    for p, part in enumerate(parts):
+        events = [event(i, T0 + i) for i in range(p, 30, 2)]
+        outputs.append(run_partition(stage1, part, events) + stage1.flush_idle(part))
+    model, table = ModelState("m"), {}
+    for out in outputs[0]:
+        apply_message(model, orjson.loads(out.serialize()))
+    _save(model, table)  # window T0 holds partition 0's partial
+    for out in outputs[1]:
+        apply_message(model, orjson.loads(out.serialize()))
+    for key, value in model.window_entries().items():  # the crash: windows written ...
+        table[key] = value  # type: ignore[assignment]
+    restored = ModelState.deserialize(table["m"], table.get)  # ... the state not
+    for out in outputs[1]:  # partition 1 replays from its committed offset
+        apply_message(restored, orjson.loads(out.serialize()))
+    assert restored.open[T0].count == 30 == model.open[T0].count
+    assert restored.duplicates == 1
