@@ -114,7 +114,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Handler of ``streams alert-router``."""
     configure_logging(args.loglevel)
-    from streams.router.pagerduty import Backoff, PagerDutySender
+    from streams.backoff import Backoff
+    from streams.router.pagerduty import PagerDutySender
     from streams.router.rules import RoutesError, load_routes, resolve_keys
     from streams.router.service import AlertRouter
 

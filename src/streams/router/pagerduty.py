@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import HTTPException
 from typing import Any
 
 from pydantic import SecretStr
 
+from streams.backoff import Backoff
 from streams.events.models import AlertEvent
 from streams.router.rules import Route
 
@@ -31,7 +30,6 @@ __all__ = [
     "DEFAULT_URL",
     "PERMANENT_STATUSES",
     "SUMMARY_MAX",
-    "Backoff",
     "Delivered",
     "PagerDutySender",
     "Rejected",
@@ -114,27 +112,6 @@ def event_body(
 def masked(body: dict[str, Any]) -> dict[str, Any]:
     """The body with its routing key replaced: the only form that may be printed."""
     return {**body, "routing_key": MASK}
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Capped exponential backoff with proportional jitter: attempt n (from 0) waits
-    about ``base_s * 2**n``, never more than ``cap_s``; the jitter spreads retries of
-    several routers so they do not hit a recovering endpoint in step."""
-
-    base_s: float = 1.0
-    cap_s: float = 60.0
-    jitter: float = 0.2
-
-    def __post_init__(self) -> None:
-        if not (0 < self.base_s <= self.cap_s):
-            raise ValueError(f"need 0 < base_s <= cap_s, got {self.base_s}, {self.cap_s}")
-        if not 0 <= self.jitter < 1:
-            raise ValueError(f"jitter must be in [0, 1), got {self.jitter}")
-
-    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
-        raw = min(self.cap_s, self.base_s * 2 ** min(attempt, 62))
-        return min(self.cap_s, raw * (1 - self.jitter + 2 * self.jitter * rand()))
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ from typing import Any, TextIO
 
 from pydantic import SecretStr
 
+from streams.backoff import Backoff
 from streams.events.decode import Rejection, deadletter_record, decode_event
 from streams.events.models import AlertEvent
-from streams.router.pagerduty import Backoff, PagerDutySender, Rejected, event_body, masked
+from streams.router.pagerduty import PagerDutySender, Rejected, event_body, masked
 from streams.router.rules import RoutingConfig
 
 __all__ = ["AlertRouter", "RouterStats"]

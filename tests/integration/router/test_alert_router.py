@@ -17,9 +17,10 @@ from confluent_kafka import Producer
 from tests.integration.conftest import read_topic
 from tests.integration.pagerduty import PagerDutyStandIn
 
+from streams.backoff import Backoff
 from streams.events.models import AlertCategory, AlertEvent, Evidence, Severity
 from streams.kafka.admin import TopicSpec, delete_topics_with_prefix, ensure_topics
-from streams.router.pagerduty import Backoff, PagerDutySender
+from streams.router.pagerduty import PagerDutySender
 from streams.router.rules import parse_routes, resolve_keys
 from streams.router.service import AlertRouter, RouterStats
 

@@ -14,7 +14,8 @@ import pytest
 from tests.integration.pagerduty import PagerDutyStandIn
 from tests.integration.worker.test_pipeline import run_scenario
 
-from streams.router.pagerduty import Backoff, PagerDutySender
+from streams.backoff import Backoff
+from streams.router.pagerduty import PagerDutySender
 from streams.router.rules import load_routes, resolve_keys
 from streams.router.service import AlertRouter
 

@@ -16,9 +16,9 @@ import pytest
 from pydantic import SecretStr
 from tests.integration.pagerduty import PagerDutyStandIn, contract_errors
 
+from streams.backoff import Backoff
 from streams.events.models import AlertCategory, AlertEvent, Evidence, Severity
 from streams.router.pagerduty import (
-    Backoff,
     Delivered,
     PagerDutySender,
     Rejected,
@@ -206,17 +206,6 @@ def test_resolve_body_and_summary_truncation(routes: Any) -> None:
 
 
 # ---------------------------------------------------------------- sender
-
-
-def test_backoff_schedule() -> None:
-    backoff = Backoff(base_s=1, cap_s=10, jitter=0.2)
-    assert [backoff.delay(n, lambda: 0.5) for n in range(6)] == [1, 2, 4, 8, 10, 10]
-    assert backoff.delay(0, lambda: 0.0) == pytest.approx(0.8)
-    assert backoff.delay(1, lambda: 1.0) == pytest.approx(2.4)
-    assert backoff.delay(10, lambda: 1.0) == 10  # jitter never exceeds the cap
-    assert backoff.delay(10_000, lambda: 0.5) == 10
-    with pytest.raises(ValueError):
-        Backoff(base_s=2, cap_s=1)
 
 
 @pytest.fixture
