@@ -109,7 +109,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Handler of ``streams telemetry-agent``."""
     configure_logging(args.loglevel)
-    from streams.telemetry.agent import TelemetryAgent, agent_registry
+    from streams.telemetry.agent import TelemetryAgent
+    from streams.telemetry.metrics import agent_registry
 
     if args.once:
         agent = TelemetryAgent(args.bootstrap, args.topic, args.node_id, metrics_port=None)

@@ -1,17 +1,10 @@
-"""GPU readings through NVML (``pynvml``, from the ``nvidia-ml-py`` package).
+"""The stand-alone GPU check: NVML's readings (``nvml.py``) against ``nvidia-smi``'s.
 
-This module imports only the standard library and pynvml, on purpose: it is also a
-stand-alone check, run as ``python src/streams/telemetry/gpu.py`` on a GPU machine
-where nothing but nvidia-ml-py is installed, that prints the agent's readings next to
-``nvidia-smi``'s and exits 0 when they agree, 1 when they do not, 2 when there is
-nothing to compare (no GPU, no driver, no nvidia-smi).
-
-Every NVML call is wrapped on its own: a failing call (a GPU fallen off the bus, a
-counter the driver cannot read) leaves its field None and adds an ``NvmlError``, and
-the other readings go on. A call the device does not support (NVML_ERROR_NOT_SUPPORTED,
-e.g. ECC on a consumer card) is not a fault: its field is None and no error is added,
-so that an error counter only moves for real faults. ``nvmlInit`` failing (no driver,
-no GPU) gives an empty snapshot with one ``nvmlInit`` error, never an exception.
+Run as ``python src/streams/telemetry/gpu.py`` on a GPU machine where nothing but
+nvidia-ml-py is installed: it imports only the standard library, pynvml and its
+sibling ``nvml.py``, prints the agent's readings next to ``nvidia-smi``'s and exits 0
+when they agree, 1 when they do not, 2 when there is nothing to compare (no GPU, no
+driver, no nvidia-smi).
 """
 
 from __future__ import annotations
@@ -20,277 +13,22 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import pynvml
+if __package__:  # imported as streams.telemetry.gpu
+    from streams.telemetry.nvml import NvmlReading, read_gpus
+else:  # run as a file, without the package: nvml.py lies beside this one
+    from nvml import NvmlReading, read_gpus
 
 __all__ = [
-    "NVML_CALLS",
-    "THROTTLE_REASONS",
-    "GpuReading",
-    "GpuSnapshot",
-    "Nvml",
-    "NvmlError",
+    "SmiError",
     "compare",
     "main",
     "nvidia_smi_readings",
-    "read_gpus",
+    "parse_nvidia_smi",
 ]
 
 MIB = 1024 * 1024
-
-#: Clock-event ("throttle") reasons we report, with their NVML bit (nvml.h's
-#: ``nvmlClocksEventReason*`` / ``nvmlClocksThrottleReason*``; the bits are ABI and
-#: identical in both spellings). A fixed set, so metrics get bounded labels.
-THROTTLE_REASONS: dict[str, int] = {
-    "gpu_idle": 0x1,
-    "applications_clocks_setting": 0x2,
-    "sw_power_cap": 0x4,
-    "hw_slowdown": 0x8,
-    "sync_boost": 0x10,
-    "sw_thermal": 0x20,
-    "hw_thermal": 0x40,
-    "hw_power_brake": 0x80,
-    "display_clocks_setting": 0x100,
-}
-
-#: Every NVML call name an ``NvmlError`` can carry (the agent pre-creates a counter for each).
-NVML_CALLS: tuple[str, ...] = (
-    "nvmlInit",
-    "nvmlDeviceGetCount",
-    "nvmlDeviceGetHandleByIndex",
-    "nvmlDeviceGetUUID",
-    "nvmlDeviceGetName",
-    "nvmlDeviceGetUtilizationRates",
-    "nvmlDeviceGetMemoryInfo",
-    "nvmlDeviceGetTemperature",
-    "nvmlDeviceGetPowerUsage",
-    "nvmlDeviceGetEccMode",
-    "nvmlDeviceGetTotalEccErrors",
-    "nvmlDeviceGetCurrentClocksEventReasons",
-)
-
-
-@dataclass(frozen=True)
-class NvmlError:
-    """One failed NVML call: which call, on which GPU (None: not per GPU), and why."""
-
-    call: str
-    message: str
-    gpu: int | None = None
-
-    def __str__(self) -> str:
-        where = f"gpu{self.gpu} " if self.gpu is not None else ""
-        return f"{where}{self.call}: {self.message}"
-
-
-@dataclass
-class GpuReading:
-    """One GPU's readings in base units; None where the call failed or is unsupported."""
-
-    index: int
-    uuid: str | None = None
-    name: str | None = None
-    utilization_ratio: float | None = None
-    memory_used_bytes: int | None = None
-    memory_total_bytes: int | None = None
-    temperature_celsius: float | None = None
-    power_watts: float | None = None
-    ecc_uncorrected_errors: int | None = None
-    """Volatile (since driver load) uncorrected ECC errors; None when ECC is off."""
-    throttle_reasons: list[str] | None = None
-    """Active reasons from ``THROTTLE_REASONS``; [] none active, None unknown."""
-
-
-@dataclass
-class GpuSnapshot:
-    """All GPUs of the node at one instant, plus the calls that failed."""
-
-    gpus: list[GpuReading] = field(default_factory=list)
-    errors: list[NvmlError] = field(default_factory=list)
-
-
-def _text(value: Any) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-
-def _message(exc: BaseException) -> str:
-    if isinstance(exc, pynvml.NVMLError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _unsupported(exc: BaseException) -> bool:
-    return isinstance(exc, pynvml.NVMLError) and (
-        getattr(exc, "value", None) == pynvml.NVML_ERROR_NOT_SUPPORTED
-    )
-
-
-def _missing(exc: BaseException) -> bool:
-    """The function is absent from the driver (too old or too new for this spelling)."""
-    return isinstance(exc, pynvml.NVMLError) and getattr(exc, "value", None) in (
-        pynvml.NVML_ERROR_FUNCTION_NOT_FOUND,
-        getattr(pynvml, "NVML_ERROR_ARGUMENT_VERSION_MISMATCH", -1),
-    )
-
-
-class Nvml:
-    """An NVML session: ``nvmlInit`` once on open, ``nvmlShutdown`` once on close.
-
-    ``read()`` may be called many times in between (the agent keeps one session for
-    its lifetime). When init failed, every ``read()`` returns no GPUs and the init
-    error, so each snapshot says why it is empty.
-    """
-
-    def __init__(self) -> None:
-        self.initialized = False
-        self.init_error: NvmlError | None = None
-        self._attempted = False
-
-    def open(self) -> Nvml:
-        """Initialise NVML; a failure is kept in ``init_error``, not raised."""
-        if self.initialized:
-            return self
-        self._attempted = True
-        try:
-            pynvml.nvmlInit()
-        except Exception as exc:  # no driver, no library, no device: not a crash
-            self.init_error = NvmlError("nvmlInit", _message(exc))
-        else:
-            self.initialized = True
-            self.init_error = None
-        return self
-
-    def close(self) -> NvmlError | None:
-        """Shut NVML down; returns the error when shutdown failed (nothing to do about it)."""
-        self._attempted = False
-        if not self.initialized:
-            return None
-        self.initialized = False
-        try:
-            pynvml.nvmlShutdown()
-        except Exception as exc:
-            return NvmlError("nvmlShutdown", _message(exc))
-        return None
-
-    def __enter__(self) -> Nvml:
-        return self.open()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @staticmethod
-    def _call(
-        errors: list[NvmlError], gpu: int | None, call: str, *attempts: Callable[[], Any]
-    ) -> Any:
-        """Run the first of ``attempts`` that exists; on failure record ``call``, return None.
-
-        Each attempt is a lambda that looks its pynvml function up when it runs (so a
-        test can replace one); later attempts are older spellings of the same call,
-        tried when the driver or pynvml lacks the newer one.
-        """
-        last: BaseException | None = None
-        for attempt in attempts:
-            try:
-                return attempt()
-            except AttributeError as exc:  # not in this pynvml
-                last = exc
-            except Exception as exc:
-                if _missing(exc):
-                    last = exc
-                    continue
-                if _unsupported(exc):
-                    return None
-                errors.append(NvmlError(call, _message(exc), gpu))
-                return None
-        errors.append(NvmlError(call, _message(last) if last else "no attempt", gpu))
-        return None
-
-    def read(self) -> GpuSnapshot:
-        """Read every GPU now. Never raises. Opens the session if needed, but does not
-        retry a failed ``nvmlInit`` (close and read again to retry)."""
-        if not self._attempted:
-            self.open()
-        if not self.initialized:
-            assert self.init_error is not None
-            return GpuSnapshot(errors=[self.init_error])
-        errors: list[NvmlError] = []
-        count = self._call(errors, None, "nvmlDeviceGetCount", lambda: pynvml.nvmlDeviceGetCount())
-        gpus = [self._read_one(i, errors) for i in range(count or 0)]
-        return GpuSnapshot([g for g in gpus if g is not None], errors)
-
-    def _read_one(self, index: int, errors: list[NvmlError]) -> GpuReading | None:
-        nv = pynvml
-
-        def call(name: str, *attempts: Callable[[], Any]) -> Any:
-            return self._call(errors, index, name, *attempts)
-
-        handle = call("nvmlDeviceGetHandleByIndex", lambda: nv.nvmlDeviceGetHandleByIndex(index))
-        if handle is None:
-            return None
-        reading = GpuReading(index=index)
-        uuid = call("nvmlDeviceGetUUID", lambda: nv.nvmlDeviceGetUUID(handle))
-        reading.uuid = None if uuid is None else _text(uuid)
-        name = call("nvmlDeviceGetName", lambda: nv.nvmlDeviceGetName(handle))
-        reading.name = None if name is None else _text(name)
-
-        util = call(
-            "nvmlDeviceGetUtilizationRates", lambda: nv.nvmlDeviceGetUtilizationRates(handle)
-        )
-        if util is not None:
-            reading.utilization_ratio = min(max(util.gpu / 100.0, 0.0), 1.0)
-
-        # version 2 counts the memory the driver reserves apart from "used", as
-        # nvidia-smi does; version 1 (all older drivers have) counts it as used
-        memory = call(
-            "nvmlDeviceGetMemoryInfo",
-            lambda: nv.nvmlDeviceGetMemoryInfo(handle, version=nv.nvmlMemory_v2),
-            lambda: nv.nvmlDeviceGetMemoryInfo(handle),
-        )
-        if memory is not None:
-            reading.memory_used_bytes = int(memory.used)
-            reading.memory_total_bytes = int(memory.total)
-
-        temp = call(
-            "nvmlDeviceGetTemperature",
-            lambda: nv.nvmlDeviceGetTemperature(handle, nv.NVML_TEMPERATURE_GPU),
-        )
-        if temp is not None:
-            reading.temperature_celsius = float(temp)
-
-        milliwatts = call("nvmlDeviceGetPowerUsage", lambda: nv.nvmlDeviceGetPowerUsage(handle))
-        if milliwatts is not None:
-            reading.power_watts = milliwatts / 1000.0
-
-        mode = call("nvmlDeviceGetEccMode", lambda: nv.nvmlDeviceGetEccMode(handle))
-        if mode is not None and mode[0] == nv.NVML_FEATURE_ENABLED:
-            ecc = call(
-                "nvmlDeviceGetTotalEccErrors",
-                lambda: nv.nvmlDeviceGetTotalEccErrors(
-                    handle, nv.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, nv.NVML_VOLATILE_ECC
-                ),
-            )
-            reading.ecc_uncorrected_errors = None if ecc is None else int(ecc)
-
-        # "ClocksThrottleReasons" became "ClocksEventReasons" in driver 535
-        mask = call(
-            "nvmlDeviceGetCurrentClocksEventReasons",
-            lambda: nv.nvmlDeviceGetCurrentClocksEventReasons(handle),
-            lambda: nv.nvmlDeviceGetCurrentClocksThrottleReasons(handle),
-        )
-        if mask is not None:
-            reading.throttle_reasons = [r for r, bit in THROTTLE_REASONS.items() if mask & bit]
-        return reading
-
-
-def read_gpus() -> GpuSnapshot:
-    """One-off reading of every GPU (init, read, shut down). Never raises."""
-    with Nvml() as nvml:
-        return nvml.read()
-
-
-# ---------------------------------------------------------------- nvidia-smi comparison
 
 SMI_FIELDS: tuple[tuple[str, str], ...] = (
     ("index", "index"),
@@ -301,7 +39,7 @@ SMI_FIELDS: tuple[tuple[str, str], ...] = (
     ("temperature.gpu", "temperature_celsius"),
     ("power.draw", "power_watts"),
 )
-"""nvidia-smi query field -> GpuReading attribute, in the order of the query."""
+"""nvidia-smi query field -> NvmlReading attribute, in the order of the query."""
 
 
 class SmiError(RuntimeError):
@@ -343,7 +81,7 @@ def parse_nvidia_smi(output: str) -> list[dict[str, Any]]:
 
 
 def nvidia_smi_readings(timeout_s: float = 30.0) -> list[dict[str, Any]]:
-    """What ``nvidia-smi`` reports for every GPU, in the same base units as ``GpuReading``.
+    """What ``nvidia-smi`` reports for every GPU, in the same base units as ``NvmlReading``.
 
     Raises SmiError when nvidia-smi is absent or fails.
     """
@@ -403,8 +141,8 @@ COMPARED = (
 
 
 def _pair(
-    agent: Sequence[GpuReading], smi: Sequence[Mapping[str, Any]]
-) -> tuple[list[tuple[GpuReading, Mapping[str, Any]]], list[str]]:
+    agent: Sequence[NvmlReading], smi: Sequence[Mapping[str, Any]]
+) -> tuple[list[tuple[NvmlReading, Mapping[str, Any]]], list[str]]:
     """Match GPUs by UUID (robust to enumeration order), else by index."""
     problems: list[str] = []
     by_uuid = {r.get("uuid"): r for r in smi if r.get("uuid")}
@@ -428,7 +166,7 @@ def _pair(
     return pairs, problems
 
 
-def compare(agent: Sequence[GpuReading], smi: Sequence[Mapping[str, Any]]) -> list[str]:
+def compare(agent: Sequence[NvmlReading], smi: Sequence[Mapping[str, Any]]) -> list[str]:
     """Mismatches between the agent's readings and nvidia-smi's, one line each; [] = agree.
 
     Tolerances: utilization 10 points; memory used 2 % of total or 64 MiB; total 1 MiB;
@@ -458,7 +196,7 @@ def _show(attr: str, value: float | None) -> str:
     return f"{value:g} C"  # ASCII: the check may run under any locale
 
 
-def _table(agent: Sequence[GpuReading], smi: Sequence[Mapping[str, Any]]) -> str:
+def _table(agent: Sequence[NvmlReading], smi: Sequence[Mapping[str, Any]]) -> str:
     pairs, _ = _pair(agent, smi)
     lines = [f"{'gpu':<5}{'reading':<24}{'agent':>14}{'nvidia-smi':>14}  verdict"]
     for gpu, row in pairs:

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from streams.telemetry.gpu import compare, nvidia_smi_readings, read_gpus
+from streams.telemetry.gpu import compare, nvidia_smi_readings
+from streams.telemetry.nvml import read_gpus
 
 
 def _nvidia_smi_works() -> bool:

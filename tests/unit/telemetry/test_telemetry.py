@@ -28,12 +28,13 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.devtools.local_broker import free_ports
-from streams.events.models import GpuReading as GpuReadingModel
-from streams.events.models import TelemetryEvent, ThrottleReason
+from streams.events.models import GpuReading, TelemetryEvent, ThrottleReason
 from streams.telemetry import agent as agent_module
-from streams.telemetry import gpu, host
-from streams.telemetry.agent import TelemetryAgent, agent_registry
-from streams.telemetry.gpu import GpuReading, Nvml, compare, parse_nvidia_smi, read_gpus
+from streams.telemetry import gpu, host, nvml
+from streams.telemetry.agent import TelemetryAgent
+from streams.telemetry.gpu import compare, parse_nvidia_smi
+from streams.telemetry.metrics import agent_registry
+from streams.telemetry.nvml import Nvml, NvmlReading, read_gpus
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -256,12 +257,12 @@ def test_a_failed_count_gives_no_gpus_and_an_error(
 
 
 def test_the_event_schema_knows_every_throttle_reason() -> None:
-    assert list(typing.get_args(ThrottleReason)) == list(gpu.THROTTLE_REASONS)
+    assert list(typing.get_args(ThrottleReason)) == list(nvml.THROTTLE_REASONS)
     # and the bits are NVML's (nvml.h, nvmlClocksEventReason*)
-    assert gpu.THROTTLE_REASONS["sw_power_cap"] == pynvml.nvmlClocksEventReasonSwPowerCap
-    assert gpu.THROTTLE_REASONS["hw_thermal"] == pynvml.nvmlClocksEventReasonHwThermalSlowdown
+    assert nvml.THROTTLE_REASONS["sw_power_cap"] == pynvml.nvmlClocksEventReasonSwPowerCap
+    assert nvml.THROTTLE_REASONS["hw_thermal"] == pynvml.nvmlClocksEventReasonHwThermalSlowdown
     assert (
-        gpu.THROTTLE_REASONS["display_clocks_setting"]
+        nvml.THROTTLE_REASONS["display_clocks_setting"]
         == pynvml.nvmlClocksEventReasonDisplayClockSetting
     )
 
@@ -288,7 +289,7 @@ def test_gpu_module_imports_only_the_standard_library_and_pynvml() -> None:
 # ----------------------------------------------------------------------------- compare
 
 
-def _agent_gpu(**overrides: Any) -> GpuReading:
+def _agent_gpu(**overrides: Any) -> NvmlReading:
     values: dict[str, Any] = {
         "index": 0,
         "uuid": "GPU-a",
@@ -300,7 +301,7 @@ def _agent_gpu(**overrides: Any) -> GpuReading:
         "power_watts": 100.0,
     }
     values.update(overrides)
-    return GpuReading(**values)
+    return NvmlReading(**values)
 
 
 def _smi(**overrides: Any) -> dict[str, Any]:
@@ -351,7 +352,7 @@ def test_compare_accepts_readings_within_tolerance(smi: dict[str, Any]) -> None:
     ],
 )
 def test_compare_flags_readings_out_of_tolerance(
-    agent: GpuReading, smi: dict[str, Any], field: str
+    agent: NvmlReading, smi: dict[str, Any], field: str
 ) -> None:
     mismatches = compare([agent], [smi])
     assert len(mismatches) == 1
@@ -647,7 +648,7 @@ def test_once_prints_a_valid_telemetry_event() -> None:
         assert len(event.nvml_errors) == 1 and event.nvml_errors[0].startswith("nvmlInit: ")
 
 
-def test_gpu_reading_dataclass_and_model_have_the_same_fields() -> None:
+def test_the_nvml_reading_has_the_fields_of_the_wire_record() -> None:
     from dataclasses import fields
 
-    assert [f.name for f in fields(GpuReading)] == list(GpuReadingModel.model_fields)
+    assert [f.name for f in fields(NvmlReading)] == list(GpuReading.model_fields)
