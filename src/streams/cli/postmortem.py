@@ -47,7 +47,7 @@ def _fail(message: str) -> int:
 
 
 def _time(option: str, text: str) -> float:
-    from streams.postmortem.report import parse_time
+    from streams.postmortem.formats import parse_time
 
     try:
         return parse_time(text)
@@ -73,9 +73,10 @@ def _format(args: argparse.Namespace) -> str:
 
 def cmd_postmortem(args: argparse.Namespace) -> int:
     from streams.config.models import ConfigError, load_config
+    from streams.postmortem.formats import iso
     from streams.postmortem.read import ReadError, read_topics
     from streams.postmortem.render import render_html, render_markdown
-    from streams.postmortem.report import build_report, iso
+    from streams.postmortem.report import build_report
 
     try:
         start, end = _time("--from", args.start), _time("--to", args.end)

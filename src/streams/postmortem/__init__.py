@@ -1,6 +1,9 @@
 """``streams postmortem``: an incident report of one model over a time range, from the
 ``results`` and ``alerts`` topics (docs/postmortem.md).
 
-``report`` builds it from lists of records (pure), ``read`` reads the topics,
-``render`` and ``svg`` write Markdown or self-contained HTML, ``cli`` is the command.
+``report`` builds it from lists of records (pure): ``timeline`` pairs the alert state
+changes into incidents, ``results`` keeps the windows, ``charts`` picks the signals,
+``formats`` parses and prints times. ``read`` reads the topics. ``render`` writes
+Markdown or self-contained HTML from ``tables`` (what both show), ``sparklines`` and
+``svg`` (their charts); the command is ``streams.cli.postmortem``.
 """

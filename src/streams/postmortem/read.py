@@ -95,6 +95,24 @@ def _read(
     timeout_s: float,
     errors: list[KafkaError],
 ) -> dict[str, TopicRead]:
+    assign, pending = _start_offsets(consumer, bootstrap, topics, since_s, timeout_s, errors)
+    reads = {topic: TopicRead(topic) for topic in topics}
+    if assign:
+        consumer.assign(assign)
+        _drain(consumer, bootstrap, reads, pending, keep, timeout_s)
+    return reads
+
+
+def _start_offsets(
+    consumer: Consumer,
+    bootstrap: str,
+    topics: Sequence[str],
+    since_s: float,
+    timeout_s: float,
+    errors: list[KafkaError],
+) -> tuple[list[TopicPartition], dict[tuple[str, int], int]]:
+    """Where each partition with a message since ``since_s`` starts, and the end offset
+    it is read up to (partitions with nothing to read are left out of both)."""
     try:
         metadata = consumer.list_topics(timeout=timeout_s)
     except KafkaException:
@@ -125,10 +143,18 @@ def _read(
         if tp.error is None and 0 <= tp.offset < end:  # -1: no message since since_ms
             assign.append(TopicPartition(tp.topic, tp.partition, tp.offset))
             pending[(tp.topic, tp.partition)] = end
-    reads = {topic: TopicRead(topic) for topic in topics}
-    if not assign:
-        return reads
-    consumer.assign(assign)
+    return assign, pending
+
+
+def _drain(
+    consumer: Consumer,
+    bootstrap: str,
+    reads: dict[str, TopicRead],
+    pending: dict[tuple[str, int], int],
+    keep: Callable[[dict[str, Any]], bool],
+    timeout_s: float,
+) -> None:
+    """Poll until every pending partition reached its end offset."""
     last_progress = time.monotonic()
     while pending:
         if time.monotonic() - last_progress > timeout_s:
@@ -149,23 +175,26 @@ def _read(
         if end is None or msg.offset() >= end:
             continue
         last_progress = time.monotonic()
-        read = reads[msg.topic()]
-        read.messages += 1
-        try:
-            record = orjson.loads(msg.value() or b"")
-        except orjson.JSONDecodeError:
-            read.undecodable += 1
-        else:
-            if isinstance(record, dict):
-                if isinstance(record.get("model_id"), str):
-                    read.models.add(record["model_id"])
-                if keep(record):
-                    read.records.append(record)
-            else:
-                read.undecodable += 1
+        _take(reads[msg.topic()], msg.value(), keep)
         if msg.offset() + 1 >= end:
             _done(consumer, pending, key)
-    return reads
+
+
+def _take(read: TopicRead, value: bytes | None, keep: Callable[[dict[str, Any]], bool]) -> None:
+    """Count one message, and keep its record when it is a JSON object ``keep`` accepts."""
+    read.messages += 1
+    try:
+        record = orjson.loads(value or b"")
+    except orjson.JSONDecodeError:
+        read.undecodable += 1
+        return
+    if not isinstance(record, dict):
+        read.undecodable += 1
+        return
+    if isinstance(record.get("model_id"), str):
+        read.models.add(record["model_id"])
+    if keep(record):
+        read.records.append(record)
 
 
 def _done(consumer: Consumer, pending: dict[tuple[str, int], int], key: tuple[str, int]) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from streams.postmortem.report import Chart, iso
+from streams.postmortem.charts import Chart
+from streams.postmortem.formats import iso
 
 WIDTH, HEIGHT = 760, 190
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 12, 28
@@ -110,6 +112,103 @@ def _polyline(run: list[tuple[float, float]], colour: str, extra: str = "") -> s
     return f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="1.6"{extra}/>'
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """The plot area of one chart: times ``t0..t1`` across, values ``lo..hi`` up."""
+
+    t0: float
+    t1: float
+    lo: float
+    hi: float
+    width: int
+    height: int
+
+    @property
+    def plot_w(self) -> int:
+        return self.width - LEFT - RIGHT
+
+    @property
+    def plot_h(self) -> int:
+        return self.height - TOP - BOTTOM
+
+    def x(self, t: float) -> float:
+        return LEFT + (t - self.t0) / (self.t1 - self.t0) * self.plot_w
+
+    def y(self, v: float) -> float:
+        return TOP + (self.hi - v) / (self.hi - self.lo) * self.plot_h
+
+
+def _shade_rects(chart: Chart, f: _Frame) -> list[str]:
+    """A red band per firing period, clipped to the chart (at least 2 px wide)."""
+    parts = []
+    for shade in chart.shades:
+        a = f.t0 if shade.start is None else max(shade.start, f.t0)
+        b = f.t1 if shade.end is None else min(shade.end, f.t1)
+        if b < a:
+            continue
+        left, right = f.x(a), max(f.x(b), f.x(a) + 2)
+        parts.append(
+            f'<rect x="{left:.1f}" y="{TOP}" width="{right - left:.1f}" height="{f.plot_h}" '
+            f'fill="{FIRING}" fill-opacity="0.15"><title>{_esc(shade.label)}</title></rect>'
+        )
+    return parts
+
+
+def _axes(f: _Frame, y_ticks: list[float]) -> list[str]:
+    """Both axes, a grid line per value tick and a label per time tick (UTC)."""
+    parts = [
+        f'<path d="M{LEFT},{TOP} V{TOP + f.plot_h} H{LEFT + f.plot_w}" fill="none" '
+        f'stroke="{AXIS}"/>'
+    ]
+    for v in y_ticks:
+        parts.append(
+            f'<line x1="{LEFT - 4}" y1="{f.y(v):.1f}" x2="{LEFT + f.plot_w}" y2="{f.y(v):.1f}" '
+            f'stroke="{AXIS}" stroke-opacity="0.3"/>'
+            f'<text x="{LEFT - 6}" y="{f.y(v) + 4:.1f}" text-anchor="end" font-size="11">'
+            f"{_esc(number(v))}</text>"
+        )
+    ticks, fmt = time_ticks(f.t0, f.t1)
+    bottom = TOP + f.plot_h
+    for t in ticks:
+        px = f.x(t)
+        anchor = "start" if px < LEFT + 20 else "end" if px > LEFT + f.plot_w - 20 else "middle"
+        label = datetime.fromtimestamp(t, tz=UTC).strftime(fmt)
+        parts.append(
+            f'<line x1="{px:.1f}" y1="{bottom}" x2="{px:.1f}" y2="{bottom + 4}" '
+            f'stroke="{AXIS}"/><text x="{px:.1f}" y="{f.height - 8}" text-anchor="{anchor}" '
+            f'font-size="11">{_esc(label)}</text>'
+        )
+    return parts
+
+
+def _threshold_lines(chart: Chart, f: _Frame) -> list[str]:
+    """The threshold dashed; a lone known value gets a short stroke of its own."""
+    parts = []
+    points = [(f.x(t), v) for t, v in zip(chart.times, chart.threshold or (), strict=True)]
+    for run in _segments(points):
+        line = [(px, f.y(v)) for px, v in run]
+        if len(line) == 1:
+            line = [(line[0][0] - 3, line[0][1]), (line[0][0] + 3, line[0][1])]
+        parts.append(_polyline(line, THRESHOLD, ' stroke-dasharray="5 4"'))
+    return parts
+
+
+def _series(chart: Chart, f: _Frame) -> list[str]:
+    """The values as a line broken at gaps, with a dot per window when there are few
+    (and always for a value alone between gaps, which has no line)."""
+    runs = _segments([(f.x(t), v) for t, v in zip(chart.times, chart.values, strict=True)])
+    parts = [_polyline([(px, f.y(v)) for px, v in run], SERIES) for run in runs]
+    dots = len(chart.times) <= DOTS_UP_TO
+    alone = {run[0][0] for run in runs if len(run) == 1}
+    for t, v in zip(chart.times, chart.values, strict=True):
+        if v is not None and (dots or f.x(t) in alone):
+            parts.append(
+                f'<circle cx="{f.x(t):.1f}" cy="{f.y(v):.1f}" r="2" fill="{SERIES}">'
+                f"<title>{_esc(iso(t))}: {_esc(number(v))}</title></circle>"
+            )
+    return parts
+
+
 def line_chart(chart: Chart, width: int = WIDTH, height: int = HEIGHT) -> str:
     """The chart as one ``<svg>`` element."""
     title = _esc(chart.title)
@@ -127,65 +226,12 @@ def line_chart(chart: Chart, width: int = WIDTH, height: int = HEIGHT) -> str:
     t0, t1 = min(times), max(times)
     if t1 == t0:
         t0, t1 = t0 - 30, t1 + 30
-    thresholds = chart.threshold or ()
-    known = [v for v in (*chart.values, *thresholds) if v is not None]
+    known = [v for v in (*chart.values, *(chart.threshold or ())) if v is not None]
     y_ticks = value_ticks(min([0.0, *known]), max(known, default=1.0))
-    lo, hi = y_ticks[0], y_ticks[-1]
-    plot_w, plot_h = width - LEFT - RIGHT, height - TOP - BOTTOM
-
-    def x(t: float) -> float:
-        return LEFT + (t - t0) / (t1 - t0) * plot_w
-
-    def y(v: float) -> float:
-        return TOP + (hi - v) / (hi - lo) * plot_h
-
-    parts = [head]
-    for shade in chart.shades:
-        a = t0 if shade.start is None else max(shade.start, t0)
-        b = t1 if shade.end is None else min(shade.end, t1)
-        if b < a:
-            continue
-        left, right = x(a), max(x(b), x(a) + 2)
-        parts.append(
-            f'<rect x="{left:.1f}" y="{TOP}" width="{right - left:.1f}" height="{plot_h}" '
-            f'fill="{FIRING}" fill-opacity="0.15"><title>{_esc(shade.label)}</title></rect>'
-        )
-    parts.append(
-        f'<path d="M{LEFT},{TOP} V{TOP + plot_h} H{LEFT + plot_w}" fill="none" stroke="{AXIS}"/>'
-    )
-    for v in y_ticks:
-        parts.append(
-            f'<line x1="{LEFT - 4}" y1="{y(v):.1f}" x2="{LEFT + plot_w}" y2="{y(v):.1f}" '
-            f'stroke="{AXIS}" stroke-opacity="0.3"/>'
-            f'<text x="{LEFT - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11">'
-            f"{_esc(number(v))}</text>"
-        )
-    ticks, fmt = time_ticks(t0, t1)
-    for t in ticks:
-        px = x(t)
-        anchor = "start" if px < LEFT + 20 else "end" if px > LEFT + plot_w - 20 else "middle"
-        label = datetime.fromtimestamp(t, tz=UTC).strftime(fmt)
-        parts.append(
-            f'<line x1="{px:.1f}" y1="{TOP + plot_h}" x2="{px:.1f}" y2="{TOP + plot_h + 4}" '
-            f'stroke="{AXIS}"/><text x="{px:.1f}" y="{height - 8}" text-anchor="{anchor}" '
-            f'font-size="11">{_esc(label)}</text>'
-        )
+    frame = _Frame(t0, t1, y_ticks[0], y_ticks[-1], width, height)
+    parts = [head, *_shade_rects(chart, frame), *_axes(frame, y_ticks)]
     if chart.threshold:
-        for run in _segments([(x(t), v) for t, v in zip(times, chart.threshold, strict=True)]):
-            line = [(px, y(v)) for px, v in run]
-            if len(line) == 1:
-                line = [(line[0][0] - 3, line[0][1]), (line[0][0] + 3, line[0][1])]
-            parts.append(_polyline(line, THRESHOLD, ' stroke-dasharray="5 4"'))
-    runs = _segments([(x(t), v) for t, v in zip(times, chart.values, strict=True)])
-    for run in runs:
-        parts.append(_polyline([(px, y(v)) for px, v in run], SERIES))
-    dots = len(times) <= DOTS_UP_TO
-    alone = {run[0][0] for run in runs if len(run) == 1}  # a point between gaps: no line
-    for t, v in zip(times, chart.values, strict=True):
-        if v is not None and (dots or x(t) in alone):
-            parts.append(
-                f'<circle cx="{x(t):.1f}" cy="{y(v):.1f}" r="2" fill="{SERIES}">'
-                f"<title>{_esc(iso(t))}: {_esc(number(v))}</title></circle>"
-            )
+        parts += _threshold_lines(chart, frame)
+    parts += _series(chart, frame)
     parts.append("</svg>")
     return "".join(parts)

@@ -12,7 +12,7 @@ from tests.integration.conftest import Deployment
 
 from streams.cli.postmortem import main
 from streams.devtools.simulator.model import DEFAULT_MODEL_ID
-from streams.postmortem.report import format_duration, iso
+from streams.postmortem.formats import format_duration, iso
 
 pytestmark = pytest.mark.integration
 

@@ -15,15 +15,11 @@ from streams.alerting.lifecycle import Signal, Transition
 from streams.alerting.signals import transition_alert
 from streams.cli import postmortem as cli
 from streams.events.models import AlertCategory, Severity
-from streams.postmortem.render import render_html, render_markdown, sparkline
-from streams.postmortem.report import (
-    build_report,
-    format_duration,
-    iso,
-    pair_incidents,
-    parse_time,
-    select_changes,
-)
+from streams.postmortem.formats import format_duration, iso, parse_time
+from streams.postmortem.render import render_html, render_markdown
+from streams.postmortem.report import build_report
+from streams.postmortem.sparklines import sparkline
+from streams.postmortem.timeline import pair_incidents, select_changes
 
 MODEL = "recsys-ranker"
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
