@@ -8,21 +8,34 @@ via ``deploy/kafka/pom.xml`` and are cached under ``.kafka/lib``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import re
-import shutil
 import signal
 import socket
 import subprocess
 import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
+
+from streams.devtools.broker_config import log4j_properties, server_properties
+from streams.devtools.broker_process import (
+    is_kafka_process,
+    log_tail,
+    port_accepts,
+    port_is_free,
+    signal_group,
+)
+from streams.devtools.broker_tools import (
+    LOG_TAIL_LINES,
+    fetch_jars,
+    find_java,
+    jars_present,
+    java_cmd,
+    run_storage_tool,
+)
 
 __all__ = [
     "BrokerError",
@@ -31,6 +44,7 @@ __all__ = [
     "LocalBroker",
     "MissingToolError",
     "PortInUseError",
+    "free_ports",
     "streams_home",
 ]
 
@@ -38,26 +52,6 @@ log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 """Every listener binds to loopback only: the dev broker must never be reachable from outside."""
-
-JVM_OPTS: tuple[str, ...] = (
-    "-Xms128m",
-    "-Xmx512m",
-    "-XX:+UseG1GC",
-    "-XX:MaxGCPauseMillis=20",
-    "-XX:+ExitOnOutOfMemoryError",
-    "-Djava.awt.headless=true",
-)
-"""Modest heap: the dev broker shares a small machine with the workers under test."""
-
-JAVA_HINT = (
-    "Java 17+ is required to run the local Kafka broker: "
-    "install OpenJDK 17 (apt-get install openjdk-17-jre-headless)"
-)
-MAVEN_HINT = (
-    "Maven is required to fetch the Kafka broker jars on first use: "
-    "install Maven (apt-get install maven)"
-)
-LOG_TAIL_LINES = 20
 
 
 class BrokerError(Exception):
@@ -139,52 +133,6 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def _port_is_free(port: int) -> bool:
-    """Bind-test on loopback: the only reliable way to know Kafka's bind will succeed."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def _port_accepts(port: int, timeout_s: float = 0.5) -> bool:
-    """Cheap TCP check that saves a multi-second AdminClient timeout when nothing listens."""
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
-
-
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
-    """Last lines of a log file, tolerant of a file that does not exist yet."""
-    try:
-        with path.open("r", encoding="utf-8", errors="replace") as handle:
-            return [line.rstrip("\n") for line in deque(handle, maxlen=lines)]
-    except FileNotFoundError:
-        return []
-
-
-def _java_major(java: str) -> int | None:
-    """Major version of ``java`` (8 for "1.8.0"), or None when it cannot be told."""
-    try:
-        out = subprocess.run(
-            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
-    if not match:
-        return None
-    major = int(match.group(1))
-    if major == 1 and match.group(2):
-        major = int(match.group(2))
-    return major
-
-
 class LocalBroker:
     """A combined broker+controller KRaft node on 127.0.0.1, run as a detached JVM.
 
@@ -250,42 +198,11 @@ class LocalBroker:
 
     def jars_present(self) -> bool:
         """True when the broker jar is already cached, so no Maven run is needed."""
-        return any(self.lib_dir.glob("kafka_2.13-*.jar"))
+        return jars_present(self.lib_dir)
 
     def ensure_jars(self) -> bool:
-        """Fetch the broker jars with Maven unless cached; returns True if it downloaded.
-
-        Maven is only needed on first use, so its absence is an error only then.
-        """
-        if self.jars_present():
-            return False
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise MissingToolError("mvn", MAVEN_HINT)
-        if not self.pom_path.is_file():
-            raise BrokerError(
-                f"Kafka pom not found at {self.pom_path}: set STREAMS_HOME to the project checkout"
-            )
-        self.lib_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            mvn,
-            "-q",
-            "-B",
-            "-f",
-            str(self.pom_path),
-            "dependency:copy-dependencies",
-            "-DincludeScope=runtime",
-            f"-DoutputDirectory={self.lib_dir}",
-        ]
-        log.info("fetching Kafka jars into %s", self.lib_dir)
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not self.jars_present():
-            tail = (result.stdout + result.stderr).strip().splitlines()[-LOG_TAIL_LINES:]
-            raise BrokerError(
-                f"Maven could not fetch the Kafka jars into {self.lib_dir} "
-                f"(exit {result.returncode})\n" + "\n".join(tail)
-            )
-        return True
+        """Fetch the broker jars with Maven unless cached; returns True if it downloaded."""
+        return fetch_jars(self.lib_dir, self.pom_path)
 
     # -- process bookkeeping -----------------------------------------------------
 
@@ -299,28 +216,7 @@ class LocalBroker:
         """Alive and really our JVM: guards against a stale pid file and pid reuse."""
         if self._proc is not None and self._proc.pid == pid:
             return self._proc.poll() is None
-        with contextlib.suppress(ChildProcessError):
-            reaped, _ = os.waitpid(pid, os.WNOHANG)
-            if reaped == pid:
-                return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass
-        proc_dir = Path("/proc") / str(pid)
-        if not proc_dir.is_dir():
-            return True  # no procfs (macOS): trust the pid file
-        try:
-            stat = (proc_dir / "stat").read_text()
-            if stat.rsplit(")", 1)[-1].split()[0] == "Z":
-                return False
-            cmdline = (proc_dir / "cmdline").read_bytes().split(b"\0")
-        except (OSError, IndexError):
-            return False
-        args = [part.decode(errors="replace") for part in cmdline]
-        return "kafka.Kafka" in args and str(self.properties_path) in args
+        return is_kafka_process(pid, self.properties_path)
 
     def _live_pid(self) -> int | None:
         pid = self._read_pid()
@@ -330,7 +226,7 @@ class LocalBroker:
 
     def _probe(self, timeout_s: float = 3.0) -> bool:
         """Ready means an AdminClient can list topics, i.e. metadata requests are served."""
-        if not _port_accepts(self.port):
+        if not port_accepts(HOST, self.port):
             return False
         admin = AdminClient(
             {
@@ -356,86 +252,21 @@ class LocalBroker:
 
     def server_properties(self) -> dict[str, str]:
         """Single-node settings: every internal topic at replication 1 so one node suffices."""
-        return {
-            "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@{HOST}:{self.controller_port}",
-            "listeners": f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "log.dirs": str(self.log_dirs),
-            "num.partitions": "1",
-            "auto.create.topics.enable": "false",  # a typo must not create a 1-partition topic
-            "offsets.topic.replication.factor": "1",
-            "offsets.topic.num.partitions": "4",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "transaction.state.log.num.partitions": "4",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
-            "default.replication.factor": "1",
-            "min.insync.replicas": "1",
-            "group.initial.rebalance.delay.ms": "0",
-            "num.network.threads": "2",
-            "num.io.threads": "4",
-        }
-
-    def _log4j_properties(self) -> str:
-        """WARN-level log4j2 config appending to ``broker.log`` (both writers use O_APPEND)."""
-        return "\n".join(
-            [
-                "status = warn",
-                # Kafka's own shutdown hook logs after log4j's would have stopped it.
-                "shutdownHook = disable",
-                "appender.file.type = File",
-                "appender.file.name = FILE",
-                f"appender.file.fileName = {self.log_path}",
-                "appender.file.append = true",
-                "appender.file.layout.type = PatternLayout",
-                "appender.file.layout.pattern = [%d] %p %m (%c)%n",
-                "rootLogger.level = WARN",
-                "rootLogger.appenderRef.file.ref = FILE",
-                "",
-            ]
-        )
+        return server_properties(HOST, self.port, self.controller_port, self.log_dirs)
 
     def _write_config(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         props = "".join(f"{key}={value}\n" for key, value in self.server_properties().items())
         self.properties_path.write_text(
-            "# Written by streams LocalBroker on every start; edits are lost.\n"
-            + props
+            "# Written by streams LocalBroker on every start; edits are lost.\n" + props
         )
-        self.log4j_path.write_text(self._log4j_properties())
+        self.log4j_path.write_text(log4j_properties(self.log_path))
 
     def _java_cmd(self, java: str, main_class: str, *args: str) -> list[str]:
-        return [
-            java,
-            *JVM_OPTS,
-            f"-Dlog4j2.configurationFile={self.log4j_path}",
-            "-cp",
-            str(self.lib_dir / "*"),  # the JVM expands the wildcard itself
-            main_class,
-            *args,
-        ]
+        return java_cmd(java, self.log4j_path, self.lib_dir, main_class, *args)
 
     def _run_tool(self, java: str, *args: str) -> str:
-        result = subprocess.run(
-            self._java_cmd(java, "kafka.tools.StorageTool", *args),
-            capture_output=True,
-            text=True,
-            cwd=self.data_dir,
-            check=False,
-            timeout=120,
-        )
-        if result.returncode != 0:
-            out = (result.stdout + result.stderr).strip().splitlines()[-LOG_TAIL_LINES:]
-            raise BrokerError(
-                f"kafka-storage {args[0]} failed (exit {result.returncode})\n" + "\n".join(out)
-            )
-        return result.stdout
+        return run_storage_tool(java, self.log4j_path, self.lib_dir, self.data_dir, *args)
 
     def _format_storage(self, java: str) -> None:
         """Format the KRaft log dir once; later starts reuse the cluster id and data."""
@@ -444,18 +275,6 @@ class LocalBroker:
         cluster_id = self._run_tool(java, "random-uuid").strip().splitlines()[-1].strip()
         log.info("formatting %s with cluster id %s", self.log_dirs, cluster_id)
         self._run_tool(java, "format", "-t", cluster_id, "-c", str(self.properties_path))
-
-    @staticmethod
-    def _java() -> str:
-        java = shutil.which("java")
-        if java is None:
-            raise MissingToolError("java", JAVA_HINT)
-        major = _java_major(java)
-        if major is not None and major < 17:
-            raise MissingToolError(
-                "java", JAVA_HINT.replace(": install", f" (found Java {major}): install")
-            )
-        return java
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -467,9 +286,9 @@ class LocalBroker:
                 return BrokerStatus(pid=pid, reachable=True, bootstrap=self.bootstrap)
             # Ours but not answering yet: another `start` is probably still waiting on it.
             return self._wait_ready(pid, timeout_s, stop_on_failure=False)
-        java = self._java()
+        java = find_java()
         for port in (self.port, self.controller_port):
-            if not _port_is_free(port):
+            if not port_is_free(HOST, port):
                 raise PortInUseError(
                     f"port {HOST}:{port} is already in use by another process; "
                     "choose another with --port or stop that process"
@@ -503,7 +322,9 @@ class LocalBroker:
                     how = f"exited with code {code}" if code is not None else "exited"
                     self.pid_path.unlink(missing_ok=True)
                     raise BrokerStartError(
-                        f"Kafka broker {how} during startup", self.log_path, _tail(self.log_path)
+                        f"Kafka broker {how} during startup",
+                        self.log_path,
+                        log_tail(self.log_path, LOG_TAIL_LINES),
                     )
                 if self._probe(timeout_s=2.0):
                     return BrokerStatus(pid=pid, reachable=True, bootstrap=self.bootstrap)
@@ -512,7 +333,7 @@ class LocalBroker:
                         f"Kafka broker pid {pid} not reachable on {self.bootstrap} "
                         f"after {timeout_s:g}s",
                         self.log_path,
-                        _tail(self.log_path),
+                        log_tail(self.log_path, LOG_TAIL_LINES),
                     )
                 time.sleep(0.25)
         except BaseException:
@@ -532,24 +353,14 @@ class LocalBroker:
             self.pid_path.unlink(missing_ok=True)
             self._proc = None
             return None
-        self._signal(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
         if not self._wait_exit(pid, timeout_s):
             log.warning("Kafka broker pid %d ignored SIGTERM for %gs; killing", pid, timeout_s)
-            self._signal(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
             self._wait_exit(pid, 10)
         self.pid_path.unlink(missing_ok=True)
         self._proc = None
         return pid
-
-    @staticmethod
-    def _signal(pid: int, sig: signal.Signals) -> None:
-        try:
-            if os.getpgid(pid) == pid:
-                os.killpg(pid, sig)
-            else:
-                os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
     def _wait_exit(self, pid: int, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
