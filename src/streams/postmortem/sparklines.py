@@ -12,7 +12,6 @@ from streams.postmortem.svg import number
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
-
 #: A sparkline longer than this shows the maximum of each run of windows.
 SPARK_WIDTH = 80
 
