@@ -31,7 +31,8 @@ def demo_dir() -> Path:
 
 def write_demo_config(directory: Path, bootstrap: str = "127.0.0.1:9092") -> Path:
     """The demo's monitor config and reference data, generated from the simulator."""
-    from streams.devtools.simulator.model import DEFAULT_MODEL_ID, FEATURES
+    from streams.devtools.simulator.features import FEATURES
+    from streams.devtools.simulator.model import DEFAULT_MODEL_ID
     from streams.devtools.simulator.producer import write_reference
 
     directory.mkdir(parents=True, exist_ok=True)

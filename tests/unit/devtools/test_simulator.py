@@ -13,18 +13,17 @@ import pytest
 from scipy.stats import ks_2samp
 
 from streams.cli.simulate import parse_duration, register
+from streams.devtools.simulator.arrivals import ArrivalProcess
 from streams.devtools.simulator.datafiles import read_columns, write_rows
-from streams.devtools.simulator.model import (
+from streams.devtools.simulator.features import (
     CATEGORICAL_FEATURES,
     CYCLE_FEATURES,
     FEATURES,
     MISSING_FEATURES,
     NUMERIC_FEATURES,
     USER_BEHAVIOUR_FEATURES,
-    ArrivalProcess,
-    EventGenerator,
-    reference_stats,
 )
+from streams.devtools.simulator.model import EventGenerator, reference_stats
 from streams.devtools.simulator.producer import SimulationError, simulate, write_reference
 from streams.devtools.simulator.scenarios import SCENARIOS, make_scenario
 from streams.events.models import LabelEvent, PredictionEvent

@@ -14,12 +14,11 @@ run ends is produced then.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,16 +27,13 @@ from typing import Any
 import numpy as np
 import orjson
 
+from streams.devtools.simulator.arrivals import DAY_S, ArrivalProcess
 from streams.devtools.simulator.datafiles import write_rows
-from streams.devtools.simulator.model import (
-    DAY_S,
-    DEFAULT_MODEL_ID,
-    DEFAULT_MODEL_VERSION,
-    ArrivalProcess,
-    EventGenerator,
-    format_timestamps,
-)
-from streams.devtools.simulator.scenarios import make_scenario
+from streams.devtools.simulator.events import format_timestamps
+from streams.devtools.simulator.labels import LabelDraw, LabelQueue
+from streams.devtools.simulator.model import DEFAULT_MODEL_ID, DEFAULT_MODEL_VERSION, EventGenerator
+from streams.devtools.simulator.run_report import SimulationReport
+from streams.devtools.simulator.scenarios import Scenario, make_scenario
 from streams.kafka.admin import TopicSpec, ensure_topics
 
 PRODUCER_CONFIG: dict[str, Any] = {
@@ -62,111 +58,6 @@ class SimulationError(RuntimeError):
         self.report = report
 
 
-@dataclass
-class SimulationReport:
-    """What a run produced, for summaries and for tests that check the pipeline."""
-
-    scenario: str
-    start_ms: int
-    duration_s: float
-    predictions: int = 0
-    labels: int = 0
-    labels_dropped: int = 0
-    """Labels still pending when the run was interrupted (never produced)."""
-    delivery_errors: int = 0
-    interrupted: bool = False
-    wall_s: float = 0.0
-    timestamps_ms: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-
-    @property
-    def timestamps(self) -> np.ndarray:
-        """Event times of the produced predictions, float epoch seconds."""
-        return self.timestamps_ms / 1000.0
-
-    def counts_by_window(self, window_s: float) -> dict[int, int]:
-        """Predictions per tumbling event-time window: window start (epoch s) -> count.
-
-        Computed on the same millisecond timestamps the events carry, so a
-        window-aligned consumer must find exactly these counts.
-        """
-        window_ms = round(window_s * 1000)
-        if window_ms <= 0 or window_ms % 1000:
-            raise ValueError(f"window_s must be a positive whole number of seconds, got {window_s}")
-        starts, counts = np.unique(self.timestamps_ms // window_ms, return_counts=True)
-        return {int(s) * (window_ms // 1000): int(c) for s, c in zip(starts, counts, strict=True)}
-
-    def summary(self) -> str:
-        """One line for the end of a CLI run."""
-        if self.timestamps_ms.size:
-            first, last = self.timestamps_ms[0], self.timestamps_ms[-1]
-            span = f"event time {_iso(first)} .. {_iso(last)} ({_span(float(last - first) / 1000)})"
-        else:
-            span = "no events"
-        state = " (interrupted)" if self.interrupted else ""
-        return (
-            f"simulate {self.scenario}{state}: {self.predictions:,} predictions, "
-            f"{self.labels:,} labels, {span}, wall {self.wall_s:.1f} s"
-        )
-
-
-def _iso(ms: int) -> str:
-    return format_timestamps(np.array([ms], dtype=np.int64))[0][:19] + "Z"
-
-
-def _span(seconds: float) -> str:
-    seconds = round(seconds)
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"{hours}h{minutes:02d}m{secs:02d}s"
-    return f"{days}d{text}" if days else text
-
-
-class _LabelQueue:
-    """Pending labels, held as per-block sorted numpy arrays (about 17 bytes per label:
-    an hour of label delay at a high rate is millions of them), merged by a heap."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[int, int, int]] = []  # (next time, block seq, cursor)
-        self._blocks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._seq = 0
-        self.pending = 0
-
-    def add(self, times_ms: np.ndarray, indices: np.ndarray, labels: np.ndarray) -> None:
-        if not times_ms.size:
-            return
-        order = np.argsort(times_ms, kind="stable")
-        block = (times_ms[order], indices[order], labels[order])
-        self._blocks[self._seq] = block
-        heapq.heappush(self._heap, (int(block[0][0]), self._seq, 0))
-        self._seq += 1
-        self.pending += int(times_ms.size)
-
-    def pop_due(self, until_ms: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All labels with time <= until_ms, sorted by time (``inf``: all of them)."""
-        parts = []
-        while self._heap and self._heap[0][0] <= until_ms:
-            _, seq, cursor = heapq.heappop(self._heap)
-            times, indices, labels = self._blocks[seq]
-            stop = (
-                times.size
-                if until_ms == math.inf
-                else int(np.searchsorted(times, until_ms, side="right"))
-            )
-            parts.append((times[cursor:stop], indices[cursor:stop], labels[cursor:stop]))
-            if stop < times.size:
-                heapq.heappush(self._heap, (int(times[stop]), seq, stop))
-            else:
-                del self._blocks[seq]
-        if not parts:
-            empty = np.empty(0, dtype=np.int64)
-            return empty, empty, np.empty(0, dtype=np.int8)
-        times, indices, labels = (np.concatenate(p) for p in zip(*parts, strict=True))
-        order = np.argsort(times, kind="stable")
-        self.pending -= int(times.size)
-        return times[order], indices[order], labels[order]
-
-
 class _Run:
     """State of one simulation: the producer, counters, the label queue, the clock."""
 
@@ -185,7 +76,7 @@ class _Run:
         self.model_id = model_id
         self.topic = topic
         self.labels_topic = labels_topic
-        self.labels = _LabelQueue()
+        self.labels = LabelQueue()
         self.first_error: str | None = None
         self.sent = 0
 
@@ -277,14 +168,7 @@ def simulate(
     messages were not delivered. Ctrl-C stops cleanly: what was produced is
     flushed and the report says ``interrupted``.
     """
-    if not duration_s > 0:
-        raise ValueError(f"duration must be positive, got {duration_s}")
-    if not speedup >= 0 or not math.isfinite(speedup):
-        raise ValueError(f"speedup must be >= 0 (0: as fast as possible), got {speedup}")
-    if not 0.0 <= label_fraction <= 1.0:
-        raise ValueError(f"label_fraction must lie in [0, 1], got {label_fraction}")
-    if not label_delay_s >= 0:
-        raise ValueError(f"label_delay_s must be >= 0, got {label_delay_s}")
+    _check_arguments(duration_s, speedup, label_fraction, label_delay_s)
     start_ms = _start_ms(start)
     scn = make_scenario(
         scenario,
@@ -295,73 +179,77 @@ def simulate(
         recover_s=recover_s,
         magnitude=magnitude,
     )
-    gen_seed, arrival_seed, label_seed = np.random.SeedSequence(seed).spawn(3)
     run_id = f"sim{seed}-{start_ms // 1000}"
-    generator = EventGenerator(
-        gen_seed, model_id=model_id, model_version=model_version, run_id=run_id
-    )
-    arrivals = ArrivalProcess(rate, start_ms / 1000, seed=arrival_seed, daily_cycle=scn.daily_cycle)
-    label_rng = np.random.default_rng(label_seed)
-
+    sources = _sources(seed, run_id, rate, start_ms, scn, model_id, model_version)
+    generator, arrivals, label_rng = sources
     if producer is None:
-        from confluent_kafka import KafkaException, Producer
-
-        # librdkafka's own log goes through Python logging: served on poll() only, so an
-        # unreachable broker gives one error line instead of a reconnect log per 50 ms
-        producer = Producer(
-            {"bootstrap.servers": bootstrap, **PRODUCER_CONFIG, "logger": _KAFKA_LOG}
-        )
-        try:
-            producer.list_topics(timeout=CONNECT_TIMEOUT_S)
-        except KafkaException as exc:
-            err = exc.args[0] if exc.args else exc
-            reason = err.str() if hasattr(err, "str") else str(err)
-            raise SimulationError(f"cannot reach Kafka at {bootstrap}: {reason}") from None
-        # topics that do not exist yet get ``partitions`` (the worker's default), never
-        # a broker's auto-created single partition
-        ensure_topics(bootstrap, {t: TopicSpec(partitions) for t in {topic, labels_topic}})
+        producer = _connect(bootstrap, {topic, labels_topic}, partitions)
 
     report = SimulationReport(scenario=scenario, start_ms=start_ms, duration_s=duration_s)
     run = _Run(producer, report, run_id, model_id, topic, labels_topic)
-    produced_ts: list[np.ndarray] = []
     bar = _progress_bar(progress, duration_s, scenario)
-    wall0 = time.monotonic()
+    clock = _Clock(start_ms, speedup)
+    draw = LabelDraw(label_rng, label_fraction, label_delay_s) if labels else None
+    _play(run, generator, arrivals.blocks(duration_s), scn, draw, clock, bar)
+    return _finish(run, clock)
+
+
+def _sources(
+    seed: int,
+    run_id: str,
+    rate: float,
+    start_ms: int,
+    scenario: Scenario,
+    model_id: str,
+    model_version: str,
+) -> tuple[EventGenerator, ArrivalProcess, np.random.Generator]:
+    """The run's three independent random streams, from one seed: the events, their
+    arrival times and the labels' draws."""
+    gen_seed, arrival_seed, label_seed = np.random.SeedSequence(seed).spawn(3)
+    generator = EventGenerator(
+        gen_seed, model_id=model_id, model_version=model_version, run_id=run_id
+    )
+    arrivals = ArrivalProcess(
+        rate, start_ms / 1000, seed=arrival_seed, daily_cycle=scenario.daily_cycle
+    )
+    return generator, arrivals, np.random.default_rng(label_seed)
+
+
+def _finish(run: _Run, clock: _Clock) -> SimulationReport:
+    """Flush what is queued; the report, or SimulationError when anything was lost."""
+    report = run.report
+    remaining = run.producer.flush(FLUSH_TIMEOUT_S)
+    report.wall_s = time.monotonic() - clock.wall0
+    if remaining or report.delivery_errors:
+        raise SimulationError(
+            f"{report.delivery_errors} message(s) failed and {remaining} were still queued "
+            f"after {FLUSH_TIMEOUT_S:.0f} s; first error: {run.first_error}",
+            report,
+        )
+    return report
+
+
+def _play(
+    run: _Run,
+    generator: EventGenerator,
+    blocks: Iterator[np.ndarray],
+    scenario: Scenario,
+    draw: LabelDraw | None,
+    clock: _Clock,
+    bar: Any,
+) -> None:
+    """Generate and produce every block of arrivals, queueing their labels (unless
+    ``draw`` is None) and producing the rest once all predictions are out. Ctrl-C stops
+    it: what was never produced is counted as dropped."""
+    report = run.report
+    produced_ts: list[np.ndarray] = []
     try:
-        for ts_ms in arrivals.blocks(duration_s):
-            block = generator.generate(ts_ms, scn)
-            values = block.to_json()
+        for ts_ms in blocks:
+            block = generator.generate(ts_ms, scenario)
+            if draw is not None:
+                run.labels.add(*draw(ts_ms, block.label, generator.count - len(block)))
             keys = [pid.encode() for pid in block.prediction_ids]
-            if labels:
-                first = generator.count - len(block)
-                chosen = np.flatnonzero(label_rng.random(len(block)) < label_fraction)
-                delay_ms = label_rng.exponential(label_delay_s * 1000, chosen.size)
-                run.labels.add(
-                    ts_ms[chosen] + np.maximum(np.round(delay_ms), 1).astype(np.int64),
-                    chosen + first,
-                    block.label[chosen],
-                )
-            pos = 0
-            while pos < len(block):
-                stop = min(len(block), pos + CHUNK)
-                if speedup > 0:
-                    now_ms = start_ms + (time.monotonic() - wall0) * speedup * 1000
-                    due = int(np.searchsorted(ts_ms, now_ms, side="right"))
-                    if due <= pos:
-                        wait_s = (ts_ms[pos] - now_ms) / (speedup * 1000)
-                        producer.poll(min(max(wait_s, 0.0), 0.2))
-                        continue
-                    stop = min(stop, due)
-                try:
-                    run.send(topic, keys[pos:stop], values[pos:stop])
-                finally:
-                    report.predictions += run.sent
-                    produced_ts.append(ts_ms[pos : pos + run.sent])
-                pos = stop
-                run.release_labels(ts_ms[stop - 1])
-                producer.poll(0)
-                if bar is not None:
-                    bar.set_postfix_str(f"{report.predictions:,} events", refresh=False)
-                    bar.update((ts_ms[stop - 1] - start_ms) / 1000 - bar.n)
+            _produce_block(run, ts_ms, keys, block.to_json(), clock, produced_ts, bar)
         run.release_labels(math.inf)
     except KeyboardInterrupt:
         report.interrupted = True
@@ -372,15 +260,86 @@ def simulate(
         if produced_ts:
             report.timestamps_ms = np.concatenate(produced_ts)
 
-    remaining = producer.flush(FLUSH_TIMEOUT_S)
-    report.wall_s = time.monotonic() - wall0
-    if remaining or report.delivery_errors:
-        raise SimulationError(
-            f"{report.delivery_errors} message(s) failed and {remaining} were still queued "
-            f"after {FLUSH_TIMEOUT_S:.0f} s; first error: {run.first_error}",
-            report,
-        )
-    return report
+
+def _check_arguments(
+    duration_s: float, speedup: float, label_fraction: float, label_delay_s: float
+) -> None:
+    if not duration_s > 0:
+        raise ValueError(f"duration must be positive, got {duration_s}")
+    if not speedup >= 0 or not math.isfinite(speedup):
+        raise ValueError(f"speedup must be >= 0 (0: as fast as possible), got {speedup}")
+    if not 0.0 <= label_fraction <= 1.0:
+        raise ValueError(f"label_fraction must lie in [0, 1], got {label_fraction}")
+    if not label_delay_s >= 0:
+        raise ValueError(f"label_delay_s must be >= 0, got {label_delay_s}")
+
+
+def _connect(bootstrap: str, topics: set[str], partitions: int) -> Any:
+    """A producer that has reached the broker, the topics created if missing."""
+    from confluent_kafka import KafkaException, Producer
+
+    # librdkafka's own log goes through Python logging: served on poll() only, so an
+    # unreachable broker gives one error line instead of a reconnect log per 50 ms
+    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG, "logger": _KAFKA_LOG})
+    try:
+        producer.list_topics(timeout=CONNECT_TIMEOUT_S)
+    except KafkaException as exc:
+        err = exc.args[0] if exc.args else exc
+        reason = err.str() if hasattr(err, "str") else str(err)
+        raise SimulationError(f"cannot reach Kafka at {bootstrap}: {reason}") from None
+    # topics that do not exist yet get ``partitions`` (the worker's default), never
+    # a broker's auto-created single partition
+    ensure_topics(bootstrap, {t: TopicSpec(partitions) for t in topics})
+    return producer
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """The simulated clock: ``speedup`` event seconds per wall second from ``wall0``
+    (0: no clock, as fast as the producer goes)."""
+
+    start_ms: int
+    speedup: float
+    wall0: float = field(default_factory=time.monotonic)
+
+    def now_ms(self) -> float:
+        return self.start_ms + (time.monotonic() - self.wall0) * self.speedup * 1000
+
+
+def _produce_block(
+    run: _Run,
+    ts_ms: np.ndarray,
+    keys: list[bytes],
+    values: list[bytes],
+    clock: _Clock,
+    produced_ts: list[np.ndarray],
+    bar: Any,
+) -> None:
+    """Produce one block in chunks, each no earlier than the simulated clock allows,
+    releasing the labels that fell due after each chunk."""
+    report, producer = run.report, run.producer
+    pos = 0
+    while pos < len(values):
+        stop = min(len(values), pos + CHUNK)
+        if clock.speedup > 0:
+            now_ms = clock.now_ms()
+            due = int(np.searchsorted(ts_ms, now_ms, side="right"))
+            if due <= pos:
+                wait_s = (ts_ms[pos] - now_ms) / (clock.speedup * 1000)
+                producer.poll(min(max(wait_s, 0.0), 0.2))
+                continue
+            stop = min(stop, due)
+        try:
+            run.send(run.topic, keys[pos:stop], values[pos:stop])
+        finally:
+            report.predictions += run.sent
+            produced_ts.append(ts_ms[pos : pos + run.sent])
+        pos = stop
+        run.release_labels(ts_ms[stop - 1])
+        producer.poll(0)
+        if bar is not None:
+            bar.set_postfix_str(f"{report.predictions:,} events", refresh=False)
+            bar.update((ts_ms[stop - 1] - clock.start_ms) / 1000 - bar.n)
 
 
 def _progress_bar(enabled: bool, duration_s: float, scenario: str) -> Any:

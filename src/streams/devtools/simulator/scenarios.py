@@ -15,7 +15,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from streams.devtools.simulator.model import NUMERIC_FEATURES, reference_stats
+from streams.devtools.simulator.features import NUMERIC_FEATURES
+from streams.devtools.simulator.model import reference_stats
 
 DEFAULT_SILENT_ZEROS = ("user_clicks_7d", "user_sessions_30d", "user_dwell_time_avg_s")
 DEFAULT_SHIFTED = ("item_price",)
