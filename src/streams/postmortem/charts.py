@@ -204,6 +204,18 @@ def alerted_features(changes: list[Change], windows: list[dict[str, Any]]) -> di
     return out
 
 
+#: The plain per-window series every report ends with: title, label, note, record field.
+WINDOW_SERIES = (
+    (
+        "Mean prediction score",
+        "score mean",
+        "mean of the model's prediction scores in each window",
+        "score_mean",
+    ),
+    ("Events per window", "events", "predictions counted in each window", "count"),
+)
+
+
 def build_charts(
     windows: list[dict[str, Any]],
     changes: list[Change],
@@ -240,21 +252,9 @@ def build_charts(
             threshold=tuple(dataset_share for _ in windows) if dataset_share is not None else None,
             shades=every,
         ),
-        Chart(
-            title="Mean prediction score",
-            label="score mean",
-            note="mean of the model's prediction scores in each window",
-            times=times,
-            values=tuple(finite(w.get("score_mean")) for w in windows),
-            shades=every,
-        ),
-        Chart(
-            title="Events per window",
-            label="events",
-            note="predictions counted in each window",
-            times=times,
-            values=tuple(finite(w.get("count")) for w in windows),
-            shades=every,
-        ),
+    ]
+    charts += [
+        Chart(title, label, note, times, tuple(finite(w.get(key)) for w in windows), shades=every)
+        for title, label, note, key in WINDOW_SERIES
     ]
     return charts
