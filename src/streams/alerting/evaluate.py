@@ -184,7 +184,7 @@ def seasonal_matches(
     return {f.name for f in again.features if not f.drifted}
 
 
-def performance_pending(spec: ModelSpec, state: ModelState) -> bool:
+def _performance_pending(spec: ModelSpec, state: ModelState) -> bool:
     """Whether labels gave the performance side anything to evaluate or announce."""
     performance = spec.config.performance
     return performance.enabled and bool(state.perf.dirty or orphan_signals(state.perf, performance))
@@ -196,7 +196,7 @@ def evaluate_performance_windows(
     """Re-evaluate every performance window labels reached (each with its next revision),
     in order; the orphan-label signal joins each step, or stands alone when no window
     changed. Empty when performance is off or nothing changed."""
-    if not performance_pending(spec, state):
+    if not _performance_pending(spec, state):
         return []
     config = spec.config
     orphans = orphan_signals(state.perf, config.performance)

@@ -405,8 +405,7 @@ class LocalBroker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         props = "".join(f"{key}={value}\n" for key, value in self.server_properties().items())
         self.properties_path.write_text(
-            "# Written by streams LocalBroker on every start; edits are lost.\n"
-            + props
+            "# Written by streams LocalBroker on every start; edits are lost.\n" + props
         )
         self.log4j_path.write_text(self._log4j_properties())
 

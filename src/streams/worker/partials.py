@@ -18,11 +18,7 @@ import faust
 import orjson
 from faust.types import TP
 
-from streams.alerting.evaluate import (
-    evaluate_performance_windows,
-    evaluate_window,
-    performance_pending,
-)
+from streams.alerting.evaluate import evaluate_performance_windows, evaluate_window
 from streams.drift.online import OnlineDetectors
 from streams.windows.reference_choice import ReferenceChooser
 from streams.windows.stage1 import ModelSpec
@@ -83,8 +79,7 @@ class PartialsAgent:
             self.ctx.metrics.observe_shadows(model_id, window.shadow_summary())
             await self.ctx.deliver_alerts(decision.alerts)
             deliveries.append(await self.ctx.send_record(model_id, decision.record))
-        if performance_pending(spec, state):
-            deliveries += await self._publish_performance(spec, state)
+        deliveries += await self._publish_performance(spec, state)
         await save_after(deliveries, lambda: self._save(state, partition))
 
     async def _publish_performance(self, spec: ModelSpec, state: ModelState) -> list[Awaitable]:
