@@ -290,6 +290,25 @@ def paged(verdicts: Mapping[str, Verdict]) -> list[str]:
     return [ALL] if ALL in verdicts and verdicts[ALL].significant else []
 
 
+def worst_cohorts(cohorts: Mapping[str, dict[str, float]], config: PerformanceConfig) -> list[str]:
+    """The cohorts with enough labels, worst first: lowest accuracy, or highest error
+    for a regression model."""
+    return sorted(
+        (c for c in cohorts if c != ALL and cohorts[c].get("n", 0) >= config.min_labels),
+        key=lambda c: cohorts[c].get("accuracy", -cohorts[c].get("mae", 0.0)),
+    )
+
+
+def add_shadow_deltas(
+    shadows: Mapping[str, dict[str, float]], champion: Mapping[str, float]
+) -> None:
+    """Each shadow's metrics minus the champion's, on the same labelled predictions."""
+    for metrics in shadows.values():
+        for name in ("accuracy", "roc_auc", "log_loss", "f1", "mae", "rmse"):
+            if name in champion:
+                metrics[f"{name}_delta"] = metrics[name] - champion[name]
+
+
 def evaluate(
     state: PerformanceState, start: int, config: PerformanceConfig
 ) -> tuple[dict[str, Any], list[Signal]]:
@@ -322,16 +341,7 @@ def evaluate(
         )
         for c in paged(verdicts)
     ]
-    ranked = sorted(
-        (c for c in cohorts if c != ALL and cohorts[c].get("n", 0) >= config.min_labels),
-        # worst first: lowest accuracy, or highest error for a regression model
-        key=lambda c: cohorts[c].get("accuracy", -cohorts[c].get("mae", 0.0)),
-    )
-    champion = cohorts.get(ALL, {})
-    for metrics in shadows.values():  # champion vs shadow on the same labelled predictions
-        for name in ("accuracy", "roc_auc", "log_loss", "f1", "mae", "rmse"):
-            if name in champion:
-                metrics[f"{name}_delta"] = metrics[name] - champion[name]
+    add_shadow_deltas(shadows, cohorts.get(ALL, {}))
     predictions = state.predictions.get(start, 0)
     labels = cohorts.get(ALL, {}).get("n", 0)
     body = {
@@ -344,7 +354,7 @@ def evaluate(
         "label_coverage": labels / predictions if predictions else None,
         "label_delay_s": label_delays(window.sketches.get(ALL)),
         "cohorts": cohorts,
-        "worst_cohorts": ranked[:5],
+        "worst_cohorts": worst_cohorts(cohorts, config)[:5],
         "shadows": shadows,
         # CBPE: what calibrated scores predict, before (and beside) the labels
         "estimated": estimate_performance(window.scores, config.threshold)

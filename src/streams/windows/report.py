@@ -141,15 +141,6 @@ def window_summaries(
     return out
 
 
-def evaluate_window(
-    window: WindowAggregate,
-    reference: Mapping[str, Sketch],
-    config: ModelConfig,
-    baseline: Mapping[str, Sketch] | None = None,
-) -> WindowReport:
-    return evaluate_features(window.features, reference, config, window.count, baseline)
-
-
 def result_record(
     window: WindowAggregate,
     config: ModelConfig,
@@ -157,8 +148,13 @@ def result_record(
     report: WindowReport,
     evaluated_at: float,
     latency: dict[str, float | None],
+    *,
+    reference: str,
+    proxy: Mapping[str, float],
+    reference_source: str,
 ) -> dict[str, Any]:
-    """The value written to ``results``: one per window evaluation (revisions included)."""
+    """The value written to ``results``: one per window evaluation (revisions included),
+    with the kind of reference it was compared with and its proxy metrics."""
     return {
         "kind": "window",
         "model_id": window.model_id,
@@ -201,4 +197,7 @@ def result_record(
             for f in report.features
             for b in f.breaches
         ],
+        "reference": reference,
+        "proxy": dict(proxy),
+        "reference_source": reference_source,
     }

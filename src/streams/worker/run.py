@@ -15,7 +15,8 @@ from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
 from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG, BroadcastReader
 from streams.windows.reference_profile import load_reference
 from streams.windows.stage1 import ModelSpec
-from streams.worker.app import TABLES, Pipeline
+from streams.worker.app import Pipeline
+from streams.worker.context import TABLES
 from streams.worker.metrics import PipelineMetrics
 
 COMPACTED = {"cleanup.policy": "compact"}

@@ -1,0 +1,52 @@
+"""The one place that touches Faust's private API: the partition a table write lands in.
+
+Faust picks the changelog partition of a table write (``Table.partition_for_key``) and
+the RocksDB shard it is stored in (``rocksdb.Store._set``) from *the current event*,
+a context variable its streams set while an agent handles one event. Our agents
+handle batches that mix partitions, and the idle timer runs outside any event, so
+neither has one current event. ``partition_scope`` sets that variable to a stand-in
+naming the partition whose state is being written: each partition's state stays in
+that partition's changelog, where the worker that takes the partition over after a
+rebalance restores it.
+
+``faust.streams._current_event`` is private (faust-streaming 0.15.3): an upgrade that
+renames it, or that stops deciding the partition from it, breaks this module, and
+tests/unit/worker/test_partition_scope.py fails.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from faust.streams import _current_event
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """What Faust reads of the current event's message: its topic and partition."""
+
+    topic: str
+    partition: int
+
+
+class _CurrentEvent:
+    """Stands in for "the current event": Faust reads ``event.message.partition``."""
+
+    __slots__ = ("__weakref__", "message")
+
+    def __init__(self, topic: str, partition: int) -> None:
+        self.message = _Message(topic, partition)
+
+
+@contextmanager
+def partition_scope(topic: str, partition: int) -> Iterator[None]:
+    """Table reads and writes inside land in ``partition`` of ``topic``'s changelog."""
+    event = _CurrentEvent(topic, partition)
+    token = _current_event.set(weakref.ref(event))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
