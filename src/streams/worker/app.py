@@ -36,6 +36,7 @@ from streams.alerting.signals import (
 )
 from streams.alerting.silences import active_silence
 from streams.alerting.slo import breached, latency_summary
+from streams.codec import FormatError, unpack_partial
 from streams.config.models import DriftConfig, ModelConfig, MonitorConfig
 from streams.drift.engine import compare
 from streams.drift.online import OnlineDetectors
@@ -423,7 +424,7 @@ class Pipeline:
         await self.app.producer.flush()  # the outbox is in the changelog before it is sent
         sends = []
         for raw in state.outbox:
-            model_id = orjson.loads(raw)["model_id"]
+            model_id = unpack_partial(raw)["model_id"]
             sends.append(await self.partials.send(key=model_id.encode(), value=raw))
         await asyncio.gather(*sends)
         state.outbox = []
@@ -475,9 +476,10 @@ class Pipeline:
                 by_model: dict[tuple[str, int], list[dict[str, Any]]] = {}
                 for e in events:
                     try:
-                        body = orjson.loads(e.value)
-                    except orjson.JSONDecodeError:
-                        log.error("undecodable partial at offset %s", e.message.offset)
+                        body = unpack_partial(e.value)
+                    except FormatError as error:
+                        log.error("partial at offset %s refused: %s", e.message.offset, error)
+                        self.metrics.refused_partials.inc()
                         continue
                     if body.get("model_id") in self.models:  # else: removed from the config
                         key = (body["model_id"], e.message.partition)
