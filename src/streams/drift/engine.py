@@ -25,8 +25,8 @@ from streams.drift.mmd import mmd_test
 from streams.drift.multiple_testing import adjust_p_values
 from streams.drift.psi import psi
 from streams.sketches import CategoricalSketch, NumericSketch
+from streams.sketches import FeatureSketch as Sketch
 
-Sketch = NumericSketch | CategoricalSketch
 #: The statistic each method decides on (a p-value for the p-value methods).
 DECIDING_STATISTIC = {"ks": "ks_p_value", "chi2": "chi2_p_value"}
 #: The effect size that gates each p-value method.

@@ -2,7 +2,7 @@
 sketch of its prediction's window, stage 2 merges the partitions' sketches and computes
 metrics; CBPE estimates a calibrated classifier's performance before any label arrives."""
 
-from streams.labels.cbpe import ScoreHistogram, estimate_performance
+from streams.labels.cbpe import estimate_performance
 from streams.labels.metrics import (
     ProportionDrop,
     accuracy_interval,
@@ -21,6 +21,7 @@ from streams.sketches.performance import (
     SCORE_BINS,
     PerformanceSketch,
 )
+from streams.sketches.score_histogram import ScoreHistogram
 
 __all__ = [
     "CALIBRATION_BINS",

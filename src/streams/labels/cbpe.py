@@ -7,76 +7,16 @@ drift (P(y | x) changes) the estimate is wrong, however many predictions it sees
 from __future__ import annotations
 
 import math
-import struct
-
-import numpy as np
 
 from streams.labels.metrics import binned_auc
-from streams.sketches.bytes import Reader, header
-from streams.sketches.performance import SCORE_BINS, check_scores, score_bins
-
-_KIND = b"S"
-_HEADER = struct.Struct("<I")  # score bins
+from streams.sketches.performance import SCORE_BINS
+from streams.sketches.score_histogram import ScoreHistogram
 
 
-class ScoreHistogram:
-    """Counts and sums of scores on SCORE_BINS equal-width bins over [0, 1]: mergeable,
-    and exact for the sums over bins that CBPE needs.
-
-    >>> h = ScoreHistogram()
-    >>> h.add(np.array([0.2, 0.9, 0.6]))
-    >>> h.n, ScoreHistogram.from_bytes(h.to_bytes()).sums.tolist() == h.sums.tolist()
-    (3, True)
-    """
-
-    __slots__ = ("counts", "sums")
-
-    def __init__(self) -> None:
-        self.counts = np.zeros(SCORE_BINS, dtype=np.int64)
-        self.sums = np.zeros(SCORE_BINS, dtype=float)
-
-    @property
-    def n(self) -> int:
-        return int(self.counts.sum())
-
-    def add(self, scores: np.ndarray) -> None:
-        s = check_scores(scores)
-        index = score_bins(s)
-        self.counts += np.bincount(index, minlength=SCORE_BINS)
-        self.sums += np.bincount(index, weights=s, minlength=SCORE_BINS)
-
-    def __iadd__(self, other: ScoreHistogram) -> ScoreHistogram:
-        self.counts += other.counts
-        self.sums += other.sums
-        return self
-
-    def to_bytes(self) -> bytes:
-        """Version byte, kind, bin count, counts and sums: 3206 bytes."""
-        return b"".join(
-            (
-                header(_KIND),
-                _HEADER.pack(SCORE_BINS),
-                self.counts.astype("<i8").tobytes(),
-                self.sums.astype("<f8").tobytes(),
-            )
-        )
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> ScoreHistogram:
-        r = Reader(raw, _KIND, "score histogram")
-        (bins,) = r.unpack(_HEADER)
-        if bins != SCORE_BINS:
-            raise ValueError(f"score histogram has {bins} bins, this code {SCORE_BINS}")
-        h = cls()
-        h.counts, h.sums = r.array("<i8", bins), r.array("<f8", bins)
-        r.done()
-        return h
-
-
-def estimate_performance(histogram: ScoreHistogram, threshold: float = 0.5) -> dict[str, float]:
-    """Expected accuracy, precision, recall, f1 and ROC AUC at ``threshold`` (a multiple of
-    1 / SCORE_BINS: the decision must not split a bin), the predicted positive rate, the
-    expected base rate (the mean score) and n.
+def estimate_performance(histogram: ScoreHistogram, threshold: float) -> dict[str, float]:
+    """Expected accuracy, precision, recall, f1 and ROC AUC at ``threshold`` (the model's
+    ``performance.threshold``, a multiple of 1 / SCORE_BINS: the decision must not split a
+    bin), the predicted positive rate, the expected base rate (the mean score) and n.
 
     A prediction of score p is a positive with probability p, so a bin with count c and
     score sum S adds S expected positives and c - S expected negatives: expected TP, FP,
@@ -85,8 +25,8 @@ def estimate_performance(histogram: ScoreHistogram, threshold: float = 0.5) -> d
     predictions); AUC is that of the expected positive and negative histograms.
 
     >>> h = ScoreHistogram()
-    >>> h.add(np.array([0.2, 0.9, 0.6]))  # TP .9+.6, FP .1+.4, FN .2, TN .8
-    >>> m = estimate_performance(h)
+    >>> h.update_batch([0.2, 0.9, 0.6])  # TP .9+.6, FP .1+.4, FN .2, TN .8
+    >>> m = estimate_performance(h, threshold=0.5)
     >>> [round(m[k], 4) for k in ("accuracy", "precision", "recall", "roc_auc")]
     [0.7667, 0.75, 0.8824, 0.8167]
 

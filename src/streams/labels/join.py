@@ -3,10 +3,11 @@ into the performance sketch of (model, performance window of the prediction, coh
 
 Pure logic, no Kafka. The pending-prediction store is a table keyed by prediction id,
 co-partitioned with ``predictions`` and ``labels``: the label of a prediction is read
-by the same worker that stored it. A record keeps only what the join needs (model,
-time, score, cohorts) and is marked when labelled, so a second label is counted as a
-duplicate; an expired record leaves a small marker, so a label after the horizon is
-counted as such rather than as an orphan (a label whose prediction never came).
+by the same worker that stored it. A record (labels/pending.py) keeps only what the
+join needs (model, time, score, cohorts) and is marked when labelled, so a second label
+is counted as a duplicate; an expired record leaves a small marker, so a label after
+the horizon is counted as such rather than as an orphan (a label whose prediction
+never came).
 
 Exactly once: a batch's partial goes into the partition's state (the outbox) in the
 same save as its offset and the pending marks; it is sent after the save and resent
@@ -15,24 +16,34 @@ after a restart, and stage 2 drops a sequence number it has seen.
 
 from __future__ import annotations
 
-import base64
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import orjson
 
-from streams.codec import pack, unpack
+from streams.codec import pack, pack_partial, unpack
 from streams.config.models import ModelConfig
 from streams.events.decode import Rejection, decode_event
-from streams.events.models import LabelEvent, PredictionEvent
+from streams.events.models import LabelEvent
+from streams.labels.pending import Expired, pending_record, read_pending, sweep
+from streams.sketches.bytes import from_text, to_text
 from streams.sketches.performance import PerformanceSketch
 from streams.windows.stage1 import DeadLetter
 
-PENDING_VERSION = 1
+__all__ = [  # with the pending records' helpers (labels/pending.py) the worker calls
+    "ALL",
+    "SHADOW",
+    "JoinResult",
+    "LabelJoin",
+    "LabelState",
+    "pending_record",
+    "positive",
+    "sweep",
+    "target",
+]
 STATE_VERSION = 1
 #: The cohort of every pair: the model as a whole.
 ALL = "*"
@@ -45,98 +56,6 @@ MAX_DEFERRED = 100_000
 #: A joined pair: the model's output (score or value), the label (0/1 or the true
 #: value), the label's delay in seconds, and whether it is a regression pair.
 Pair = tuple[float, float, float, bool]
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """What a label needs of its prediction (and its partition, for the expiry sweep)."""
-
-    model_id: str
-    ts: float
-    score: float | None
-    cohorts: tuple[str, ...]
-    partition: int
-    labeled: bool = False
-    #: shadow model id, its score (its output, for a regression model)
-    shadows: tuple[tuple[str, float], ...] = ()
-    value: float | None = None  # a regression model's output (its score is None)
-
-    def to_bytes(self) -> bytes:
-        body = [self.model_id, self.ts, self.score, list(self.cohorts), self.partition]
-        shadows = [list(s) for s in self.shadows]
-        return pack(PENDING_VERSION, [*body, self.labeled, shadows, self.value])
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> Pending | None:
-        """The record, or None for an expiry marker."""
-        body = unpack(raw, PENDING_VERSION, "pending prediction")
-        if body[0] is None:
-            return None
-        model_id, ts, score, cohorts, partition, labeled, shadows = body[:7]
-        value = body[7] if len(body) > 7 else None  # records stored before regression
-        shadows = tuple((name, output) for name, output in shadows)
-        return cls(model_id, ts, score, tuple(cohorts), partition, labeled, shadows, value)
-
-    def labelled(self) -> Pending:
-        return replace(self, labeled=True)
-
-    @property
-    def regression(self) -> bool:
-        return self.score is None and self.value is not None
-
-
-def expired_marker(model_id: str, ts: float, partition: int) -> bytes:
-    """What an expired record leaves: enough to count a label that comes later."""
-    return pack(PENDING_VERSION, [None, ts, partition, model_id])
-
-
-def pending_record(event: PredictionEvent, cohorts: Sequence[str], partition: int) -> bytes:
-    keys = tuple(f"{c}={event.segments[c]}" for c in cohorts if c in event.segments)
-    ts, score, value = event.timestamp.timestamp(), event.prediction.score, None
-    output = "score"
-    if score is None and event.prediction.value is not None:
-        value, output = event.prediction.value, "value"
-    shadows = tuple(
-        (name, getattr(p, output))
-        for name, p in sorted((event.shadow_predictions or {}).items())
-        if getattr(p, output) is not None
-    )
-    return Pending(event.model_id, ts, score, keys, partition, False, shadows, value).to_bytes()
-
-
-def sweep(
-    items: Iterable[tuple[str, bytes]],
-    now: Mapping[int, float],
-    horizons: Mapping[str, float],
-) -> tuple[dict[str, tuple[int, bytes | None]], Counter[str]]:
-    """Expire the records past their model's label horizon (``now``: event time per
-    partition): a record becomes a marker, a marker is deleted one horizon later.
-    Returns the writes (by key: partition, and value or None to delete) and the
-    unlabelled expiries per model.
-
-    >>> rec = Pending("m", 0.0, 0.5, (), partition=1).to_bytes()
-    >>> writes, expired = sweep([("p1", rec)], {1: 100.0}, {"m": 50.0})
-    >>> writes["p1"][0], Pending.from_bytes(writes["p1"][1]), dict(expired)
-    (1, None, {'m': 1})
-    """
-    writes: dict[str, tuple[int, bytes | None]] = {}
-    expired: Counter[str] = Counter()
-    for key, raw in items:
-        body = unpack(raw, PENDING_VERSION, "pending prediction")
-        if body[0] is None:  # a marker: [None, ts, partition, model]
-            _, ts, partition, model_id = body
-            if ts < now.get(partition, -math.inf) - 2 * horizons.get(model_id, math.inf):
-                writes[key] = (partition, None)
-            continue
-        pending = Pending.from_bytes(raw)
-        assert pending is not None
-        limit = now.get(pending.partition, -math.inf) - horizons.get(pending.model_id, math.inf)
-        if pending.ts < limit:
-            marker = expired_marker(pending.model_id, pending.ts, pending.partition)
-            writes[key] = (pending.partition, marker)
-            if not pending.labeled:
-                expired[pending.model_id] += 1
-    return writes, expired
 
 
 @dataclass
@@ -155,16 +74,16 @@ class LabelState:
             "partition": self.partition,
             "offset": self.offset,
             "seq": self.seq,
-            "outbox": [base64.b64encode(m).decode("ascii") for m in self.outbox],
-            "deferred": [base64.b64encode(m).decode("ascii") for m in self.deferred],
+            "outbox": [to_text(m) for m in self.outbox],
+            "deferred": [to_text(m) for m in self.deferred],
         }
         return pack(STATE_VERSION, body)
 
     @classmethod
     def deserialize(cls, raw: bytes) -> LabelState:
         b = unpack(raw, STATE_VERSION, "label state")
-        outbox = [base64.b64decode(m) for m in b["outbox"]]
-        deferred = [base64.b64decode(m) for m in b["deferred"]]
+        outbox = [from_text(m) for m in b["outbox"]]
+        deferred = [from_text(m) for m in b["deferred"]]
         return cls(b["partition"], b["offset"], b["seq"], outbox, deferred)
 
 
@@ -266,8 +185,8 @@ class LabelJoin:
         raw = result.writes.get(pid) or lookup(pid)
         if raw is None:
             return "orphan"
-        pending = Pending.from_bytes(raw)
-        if pending is None:
+        pending = read_pending(raw)
+        if isinstance(pending, Expired):
             return "expired"
         if pending.labeled:
             return "duplicate"
@@ -298,19 +217,8 @@ class LabelJoin:
         for (window, cohort), rows in sorted(groups.items()):
             outputs, ys, delays, regression = (np.array(c) for c in zip(*rows, strict=True))
             sketch = PerformanceSketch()
-            classified = ~regression
-            if classified.any():
-                sketch.add_classification(
-                    outputs[classified],
-                    ys[classified].astype(np.int64),
-                    delays[classified],
-                    threshold,
-                )
-            if regression.any():
-                sketch.add_regression(outputs[regression], ys[regression], delays[regression])
-            windows.setdefault(str(window), {})[cohort] = base64.b64encode(
-                sketch.to_bytes()
-            ).decode("ascii")
+            sketch.update_batch(outputs, ys, delays, regression=regression, threshold=threshold)
+            windows.setdefault(str(window), {})[cohort] = to_text(sketch.to_bytes())
         body: dict[str, Any] = {
             "kind": "labels",
             "model_id": model_id,
@@ -320,4 +228,4 @@ class LabelJoin:
             "windows": windows,
             "counts": {o: n for (m, o), n in counts.items() if m == model_id},
         }
-        return orjson.dumps(body)
+        return pack_partial(body)

@@ -49,7 +49,7 @@ def classification_metrics(sketch: PerformanceSketch) -> dict[str, float]:
 
     >>> from streams.sketches.performance import PerformanceSketch
     >>> s = PerformanceSketch()
-    >>> s.add_classification(np.array([0.9, 0.4, 0.7, 0.2]), np.array([1, 1, 0, 0]), np.ones(4))
+    >>> s.update_batch(np.array([0.9, 0.4, 0.7, 0.2]), np.array([1, 1, 0, 0]), np.ones(4))
     >>> m = classification_metrics(s)
     >>> m["accuracy"], m["precision"], m["roc_auc"], round(m["ece"], 3)  # (.1+.6+.7+.2)/4
     (0.5, 0.5, 0.75, 0.4)
@@ -78,7 +78,7 @@ def regression_metrics(sketch: PerformanceSketch) -> dict[str, float]:
 
     >>> from streams.sketches.performance import PerformanceSketch
     >>> s = PerformanceSketch()
-    >>> s.add_regression(np.array([1.0, 3.0, 1.0]), np.array([2.0, 2.0, 0.0]), np.zeros(3))
+    >>> s.update_batch([1.0, 3.0, 1.0], [2.0, 2.0, 0.0], np.zeros(3), regression=True)
     >>> regression_metrics(s)
     {'mae': 1.0, 'rmse': 1.0, 'mape': 0.5, 'mape_excluded': 1.0, 'n': 3.0}
     """
@@ -101,7 +101,7 @@ def delay_quantiles(
 
     >>> from streams.sketches.performance import PerformanceSketch
     >>> s = PerformanceSketch()
-    >>> s.add_regression(np.zeros(3), np.zeros(3), np.array([30.0, 3600.0, 86_400.0]))
+    >>> s.update_batch(np.zeros(3), np.zeros(3), [30.0, 3600.0, 86_400.0], regression=True)
     >>> {q: round(v, -1) for q, v in delay_quantiles(s, (0.0, 1.0)).items()}
     {0.0: 30.0, 1.0: 86400.0}
     """
@@ -217,8 +217,8 @@ def mae_rise(
     two pairs on a side: nan bounds.
 
     >>> a, b = PerformanceSketch(), PerformanceSketch()
-    >>> a.add_regression(np.array([1.0, 2, 3, 4]), np.array([1.5, 1.5, 3.5, 3.5]), np.zeros(4))
-    >>> b.add_regression(np.array([1.0, 2, 3, 4]), np.array([2.0, 3, 4, 5]), np.zeros(4))
+    >>> a.update_batch([1.0, 2, 3, 4], [1.5, 1.5, 3.5, 3.5], np.zeros(4), regression=True)
+    >>> b.update_batch([1.0, 2, 3, 4], [2.0, 3, 4, 5], np.zeros(4), regression=True)
     >>> r = mae_rise(a, b)
     >>> r.difference, r.lo, r.hi  # both sides have no spread in |e|
     (0.5, 0.5, 0.5)

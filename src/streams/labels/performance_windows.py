@@ -10,7 +10,6 @@ merges a resent partial twice.
 
 from __future__ import annotations
 
-import base64
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from streams.alerting.lifecycle import Signal
 from streams.codec import pack, unpack
 from streams.config.models import PerformanceConfig
 from streams.events.models import AlertCategory, Severity
-from streams.labels.cbpe import ScoreHistogram, estimate_performance
+from streams.labels.cbpe import estimate_performance
 from streams.labels.join import ALL, SHADOW
 from streams.labels.metrics import (
     classification_metrics,
@@ -29,7 +28,9 @@ from streams.labels.metrics import (
     proportion_drop,
     regression_metrics,
 )
+from streams.sketches.bytes import from_text, to_text
 from streams.sketches.performance import PerformanceSketch
+from streams.sketches.score_histogram import ScoreHistogram
 
 ENTRY_VERSION = 1
 #: Label-delay quantiles in each performance record (``label_delay_s``).
@@ -50,22 +51,18 @@ class PerformanceWindow:
         body = {
             "revision": self.revision,
             "flagged": self.flagged,
-            "scores": base64.b64encode(self.scores.to_bytes()).decode("ascii"),
+            "scores": to_text(self.scores.to_bytes()),
             "seqs": {str(p): s for p, s in self.seqs.items()},
-            "sketches": {
-                c: base64.b64encode(s.to_bytes()).decode("ascii") for c, s in self.sketches.items()
-            },
+            "sketches": {c: to_text(s.to_bytes()) for c, s in self.sketches.items()},
         }
         return pack(ENTRY_VERSION, body)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> PerformanceWindow:
         b = unpack(raw, ENTRY_VERSION, "performance window")
-        sketches = {
-            c: PerformanceSketch.from_bytes(base64.b64decode(s)) for c, s in b["sketches"].items()
-        }
+        sketches = {c: PerformanceSketch.from_bytes(from_text(s)) for c, s in b["sketches"].items()}
         seqs = {int(p): s for p, s in b["seqs"].items()}
-        scores = ScoreHistogram.from_bytes(base64.b64decode(b["scores"]))
+        scores = ScoreHistogram.from_bytes(from_text(b["scores"]))
         return cls(b["revision"], sketches, seqs, b["flagged"], scores)
 
 
@@ -139,7 +136,7 @@ class PerformanceState:
                 continue  # this window has it already (saved before a crash)
             window.seqs[p] = seq
             for cohort, blob in cohorts.items():
-                sketch = PerformanceSketch.from_bytes(base64.b64decode(blob))
+                sketch = PerformanceSketch.from_bytes(from_text(blob))
                 if cohort in window.sketches:
                     window.sketches[cohort] += sketch
                 else:

@@ -15,17 +15,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from streams.drift.distances import wasserstein_binned
-from streams.labels.cbpe import ScoreHistogram
 from streams.sketches import NumericSketch
+from streams.sketches.score_histogram import ScoreHistogram
 from streams.windows.aggregate import SCORE_EDGES, WindowAggregate
 
-#: Scores at or above this are positive decisions (it is a score-bin edge: exact).
-DECISION_THRESHOLD = 0.5
-assert DECISION_THRESHOLD in SCORE_EDGES
-#: The first score bin of positive decisions: the bin the threshold itself falls in.
-_POSITIVE_BINS = int(
-    NumericSketch(SCORE_EDGES, 0.0, 1.0).bin_index(np.array([DECISION_THRESHOLD]))[0]
-)
+#: The first score bin at or above 0.5, where max(p, 1 - p) switches from 1 - p to p
+#: (0.5 is a score-bin edge, so the mean confidence is exact).
+_UPPER_HALF = int(NumericSketch(SCORE_EDGES, 0.0, 1.0).bin_index(np.array([0.5]))[0])
 
 
 def score_baseline(earlier: Sequence[WindowAggregate]) -> NumericSketch | None:
@@ -35,15 +31,26 @@ def score_baseline(earlier: Sequence[WindowAggregate]) -> NumericSketch | None:
         if not window.score.n:
             continue
         if merged is None:
-            merged = NumericSketch.from_bytes(window.score.to_bytes())
+            merged = window.score.copy()
         else:
             merged += window.score
     return merged
 
 
-def positive_rate(score: NumericSketch) -> float:
-    """Share of scores at or above the decision threshold, exact from the bins."""
-    return float(score.counts[_POSITIVE_BINS:].sum() / score.n) if score.n else float("nan")
+def positive_rate(score: NumericSketch, threshold: float) -> float:
+    """Share of scores at or above ``threshold`` (the model's decision threshold): exact
+    from the bins when it is a bin edge (SCORE_EDGES), else linear within its bin.
+
+    >>> s = NumericSketch(SCORE_EDGES, 0.0, 1.0); s.update_batch(np.array([0.62, 0.68, 0.9]))
+    >>> positive_rate(s, 0.6), round(positive_rate(s, 0.65), 4)  # (1 + 2 * 0.5) / 3
+    (1.0, 0.6667)
+    """
+    if not score.n:
+        return float("nan")
+    i = int(score.bin_index(np.array([threshold]))[0])
+    lo, hi = score.bounds()[i : i + 2]
+    share = (hi - threshold) / (hi - lo) if hi > lo else 1.0
+    return float((score.counts[i + 1 :].sum() + share * score.counts[i]) / score.n)
 
 
 def mean_confidence(score: NumericSketch) -> float:
@@ -51,8 +58,8 @@ def mean_confidence(score: NumericSketch) -> float:
     if not score.n:
         return float("nan")
     counts, sums = score.counts.astype(float), score.sums
-    high = sums[_POSITIVE_BINS:].sum()
-    low = counts[:_POSITIVE_BINS].sum() - sums[:_POSITIVE_BINS].sum()
+    high = sums[_UPPER_HALF:].sum()
+    low = counts[:_UPPER_HALF].sum() - sums[:_UPPER_HALF].sum()
     return float((high + low) / score.n)
 
 
@@ -61,7 +68,7 @@ def mean_entropy(scores: ScoreHistogram) -> float:
     Each fine bin (width 1/200) counts at its mean score; the entropy is concave, so
     this overstates the exact mean by the spread within a bin, under 0.003 bits.
 
-    >>> h = ScoreHistogram(); h.add(np.array([0.5, 0.5, 1.0, 0.0]))
+    >>> h = ScoreHistogram(); h.update_batch(np.array([0.5, 0.5, 1.0, 0.0]))
     >>> mean_entropy(h)
     0.5
     """
@@ -76,7 +83,8 @@ def mean_entropy(scores: ScoreHistogram) -> float:
 
 
 def proxy_metrics(window: WindowAggregate, baseline: NumericSketch | None) -> dict[str, float]:
-    """The window's proxy metrics, and their changes against ``baseline`` when there is one.
+    """The window's proxy metrics, and their changes against ``baseline`` when there is one;
+    decisions at the window's ``decision_threshold`` (the model's configured one).
 
     >>> from streams.windows.aggregate import WindowAggregate
     >>> w = WindowAggregate("m", 0, {})
@@ -90,7 +98,7 @@ def proxy_metrics(window: WindowAggregate, baseline: NumericSketch | None) -> di
         return {}
     out = {
         "score_mean": score.mean,
-        "positive_rate": positive_rate(score),
+        "positive_rate": positive_rate(score, window.decision_threshold),
         "mean_confidence": mean_confidence(score),
     }
     if window.scores.n:
@@ -103,5 +111,6 @@ def proxy_metrics(window: WindowAggregate, baseline: NumericSketch | None) -> di
             float(np.sqrt(baseline.variance)),
         )
         out["score_mean_delta"] = score.mean - baseline.mean
-        out["positive_rate_delta"] = out["positive_rate"] - positive_rate(baseline)
+        baseline_rate = positive_rate(baseline, window.decision_threshold)
+        out["positive_rate_delta"] = out["positive_rate"] - baseline_rate
     return out

@@ -1,9 +1,11 @@
-"""The byte layout shared by both sketches: a format version byte, a kind byte, then a
+"""The byte layout shared by every sketch: a format version byte, a kind byte, then a
 little-endian struct header and raw arrays. Compact and pickle-free, and a reader refuses
-bytes of another version or kind with a message that says which."""
+bytes of another version or kind with a message that says which. Also the one base64
+form of bytes inside JSON (:func:`to_text`)."""
 
 from __future__ import annotations
 
+import base64
 import struct
 
 import numpy as np
@@ -50,3 +52,18 @@ class Reader:
 
 def header(kind: bytes) -> bytes:
     return bytes([FORMAT_VERSION]) + kind
+
+
+def to_text(raw: bytes) -> str:
+    """Bytes as ASCII base64, how binary sketches and messages travel inside JSON.
+
+    >>> from_text(to_text(b"\\x01N"))
+    b'\\x01N'
+    """
+    return base64.b64encode(raw).decode("ascii")
+
+
+def from_text(text: str) -> bytes:
+    """Inverse of :func:`to_text`; text that is not base64 raises ValueError
+    (binascii.Error)."""
+    return base64.b64decode(text, validate=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from streams.sketches.base import Sketch
 from streams.sketches.bytes import Reader, header
 
 OTHER = "__other__"
@@ -16,7 +17,7 @@ _KIND = b"C"
 _HEADER = struct.Struct("<IqqI")  # max_categories, n, missing, tracked categories
 
 
-class CategoricalSketch:
+class CategoricalSketch(Sketch):
     """Misra-Gries summary, mergeable as in Agarwal et al. (2012), "Mergeable summaries":
     at most ``max_categories`` tracked counts, each short of its true count by at most
     :attr:`max_error` <= n / (max_categories + 1); ``n`` and ``missing`` are exact. While
@@ -51,6 +52,10 @@ class CategoricalSketch:
         return self.n + self.missing
 
     @property
+    def is_empty(self) -> bool:
+        return self.total == 0
+
+    @property
     def counts(self) -> Counter[str]:
         """Tracked counts, with ``__other__`` holding the rest so the values sum to ``n``
         (what chi-squared compares). A fresh Counter: changing it leaves the sketch alone."""
@@ -73,6 +78,10 @@ class CategoricalSketch:
         if len(tracked) > k:
             cut = sorted(tracked.values(), reverse=True)[k]
             self.tracked = Counter({c: v - cut for c, v in tracked.items() if v > cut})
+
+    def update(self, value: object) -> None:
+        """Fold one value; prefer :meth:`update_batch` for many."""
+        self.update_batch([value])
 
     def update_batch(self, values: Iterable[object], keys: object = None) -> None:
         """Fold many values at once; ``None`` counts as missing, other values by ``str``.
@@ -162,3 +171,17 @@ class CategoricalSketch:
 
     def empty_like(self) -> CategoricalSketch:
         return CategoricalSketch(self.max_categories)
+
+    @classmethod
+    def _contract_example(cls, values: np.ndarray) -> CategoricalSketch:
+        """About 20 skewed categories in a capacity of 8, and missing values."""
+        s = cls(max_categories=8)
+        s.update_batch([None if v < 0.05 else f"c{int(20 * v**3)}" for v in values.tolist()])
+        return s
+
+    def _contract_statistics(self) -> dict[str, Any]:
+        return {"n": self.n, "missing": self.missing, "tracked": dict(self.tracked)}
+
+    def _contract_bounds(self) -> dict[str, float]:
+        """Each tracked count is short of the truth by at most :attr:`max_error`."""
+        return {"tracked": self.max_error}

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from streams.sketches.base import Sketch
 from streams.sketches.bytes import Reader, header
 
 DEFAULT_RESERVOIR = 512
@@ -21,7 +22,7 @@ _KIND = b"N"
 _HEADER = struct.Struct("<3I6d5q")
 
 
-class NumericSketch:
+class NumericSketch(Sketch):
     """Histogram on fixed bins (inner quantile ``edges`` of the reference, with values
     below ``lo`` or above ``hi`` counted as under/overflow) with each bin's sum of values
     (so its mean: the within-bin shape that makes Wasserstein from bins nearly exact),
@@ -97,6 +98,10 @@ class NumericSketch:
         return self.n + self.missing + self.nan + self.inf
 
     @property
+    def is_empty(self) -> bool:
+        return self.total == 0
+
+    @property
     def sample(self) -> np.ndarray:
         """The sampled values (float64, read-only) in key order."""
         return _read_only(self._sample)
@@ -117,6 +122,11 @@ class NumericSketch:
         idx[x < self.lo] = 0
         idx[x > self.hi] = len(self.edges) + 2
         return idx
+
+    def update(self, value: float | None, key: int | None = None) -> None:
+        """Fold one value; prefer :meth:`update_batch` for many."""
+        keys = None if key is None else np.array([key], dtype=np.uint64)
+        self.update_batch([value], keys=keys)
 
     def update_batch(
         self, values: Sequence[float | None] | np.ndarray, keys: np.ndarray | None = None
@@ -337,6 +347,36 @@ class NumericSketch:
 
     def empty_like(self) -> NumericSketch:
         return NumericSketch(self.edges, self.lo, self.hi, self.reservoir_size)
+
+    @classmethod
+    def _contract_example(cls, values: np.ndarray) -> NumericSketch:
+        """Missing, NaN, infinite and zero values, both overflows, a sample of 64."""
+        x = np.select(
+            [values < 0.04, values < 0.07, values < 0.12], [np.nan, np.inf, 0.0], 4 * values - 2
+        )
+        column = [None if v < 0.02 else float(x_) for v, x_ in zip(values, x, strict=True)]
+        s = cls([-1.0, -0.5, 0.0, 0.5, 1.0], -1.5, 1.5, reservoir_size=64)
+        s.update_batch(column, keys=np.ascontiguousarray(values, dtype=float).view(np.uint64))
+        return s
+
+    def _contract_statistics(self) -> dict[str, Any]:
+        return {
+            "counts": self.counts,
+            "sums": self.sums,
+            "n": self.n,
+            "total": self.total,
+            "mean": self.mean,
+            "variance": self.variance,
+            "min": self.min,
+            "max": self.max,
+            "missing": self.missing,
+            "nan": self.nan,
+            "inf": self.inf,
+            "zeros": self.zeros,
+            "median": self.quantile(0.5),
+            "sample": self.sample,
+            "sample_keys": self.sample_keys.astype(float),
+        }
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import Any
 
 import numpy as np
 
+from streams.sketches.base import Sketch
 from streams.sketches.bytes import Reader, header
 
 #: Equal-width score bins over [0, 1] for ROC AUC: ties within a bin count half, which
@@ -53,7 +55,7 @@ def _check_delays(delays_s: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.maximum(d, 0.0)
 
 
-class PerformanceSketch:
+class PerformanceSketch(Sketch):
     """Confusion counts at one threshold, per-class score histograms (ROC AUC), the exact
     log-loss sum, per-calibration-bin score sums (ECE), regression error sums and a
     label-delay histogram.
@@ -62,7 +64,7 @@ class PerformanceSketch:
     thresholds cannot be added, so a second one, in a batch or a merge, is refused.
 
     >>> s = PerformanceSketch()
-    >>> s.add_classification(np.array([0.9, 0.4, 0.7]), np.array([1, 1, 0]), np.array([60.0] * 3))
+    >>> s.update_batch(np.array([0.9, 0.4, 0.7]), np.array([1, 1, 0]), np.array([60.0] * 3))
     >>> (s.tp, s.fp, s.tn, s.fn), s.n
     ((1, 1, 0, 1), 3)
     """
@@ -123,14 +125,45 @@ class PerformanceSketch:
         """Positive labels per calibration bin, from the finer score histograms."""
         return self.positive_counts.reshape(CALIBRATION_BINS, -1).sum(axis=1)
 
-    def add_classification(
+    def update(
         self,
-        scores: np.ndarray,
-        labels: np.ndarray,
-        delays_s: np.ndarray,
+        output: float,
+        target: float,
+        delay_s: float,
+        regression: bool = False,
         threshold: float = 0.5,
     ) -> None:
-        """Fold (score, label) pairs: a score at or above ``threshold`` predicts 1."""
+        """Fold one pair; prefer :meth:`update_batch` for many."""
+        pair = (np.array([output]), np.array([target]), np.array([delay_s]))
+        self.update_batch(*pair, regression=regression, threshold=threshold)
+
+    def update_batch(
+        self,
+        outputs: np.ndarray,
+        targets: np.ndarray,
+        delays_s: np.ndarray,
+        regression: bool | np.ndarray = False,
+        threshold: float = 0.5,
+    ) -> None:
+        """Fold (model output, label, delay) pairs: a classifier's score and 0/1 label, or
+        (where ``regression``, a bool or a mask) a regression model's output and true
+        value. A score at or above ``threshold`` predicts 1."""
+        outputs, targets = np.asarray(outputs), np.asarray(targets)
+        delays_s = np.asarray(delays_s)
+        if not outputs.shape == targets.shape == delays_s.shape:
+            raise ValueError("one label and one delay per output")
+        mask = np.broadcast_to(np.asarray(regression, dtype=bool), outputs.shape)
+        if not mask.all():
+            classified = ~mask
+            self._add_classification(
+                outputs[classified], targets[classified], delays_s[classified], threshold
+            )
+        if mask.any():
+            self._add_regression(outputs[mask], targets[mask], delays_s[mask])
+
+    def _add_classification(
+        self, scores: np.ndarray, labels: np.ndarray, delays_s: np.ndarray, threshold: float
+    ) -> None:
         s = check_scores(scores)
         y = np.asarray(labels)
         if y.shape != s.shape or not np.all((y == 0) | (y == 1)):
@@ -152,7 +185,7 @@ class PerformanceSketch:
         self.log_loss_sum += float(-np.log(p_true).sum())
         self._add_delays(d)
 
-    def add_regression(
+    def _add_regression(
         self, predictions: np.ndarray, values: np.ndarray, delays_s: np.ndarray
     ) -> None:
         """Fold (prediction, true value) pairs. A true value of zero has no percentage
@@ -237,7 +270,7 @@ class PerformanceSketch:
         """Inverse of :meth:`to_bytes`; other versions, kinds or bin layouts raise ValueError.
 
         >>> s = PerformanceSketch()
-        >>> s.add_regression(np.array([1.0, 2.0]), np.array([1.5, 0.0]), np.array([5.0, 9e6]))
+        >>> s.update_batch([1.0, 2.0], [1.5, 0.0], [5.0, 9e6], regression=True)
         >>> t = PerformanceSketch.from_bytes(s.to_bytes())
         >>> t.n_regression, t.ape_sum, t.ape_excluded, t.delay_counts[[0, -1]].tolist()
         (2, 0.3333333333333333, 1, [1, 1])
@@ -259,3 +292,17 @@ class PerformanceSketch:
         s.delay_counts = r.array("<i8", DELAY_BINS + 2)
         r.done()
         return s
+
+    @classmethod
+    def _contract_example(cls, values: np.ndarray) -> PerformanceSketch:
+        """Classification pairs below 0.7, regression pairs (zero true values among
+        them) above; delays from seconds to months."""
+        regression = values >= 0.7
+        labels = (values * 997 % 1 < values).astype(float)
+        targets = np.where(regression, np.round(values * 10) / 10 - 0.8, labels)
+        s = cls()
+        s.update_batch(values, targets, values**4 * 1e7, regression=regression)
+        return s
+
+    def _contract_statistics(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}

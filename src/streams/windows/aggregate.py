@@ -11,25 +11,23 @@ a function of its set of events: a replay or another partitioning gives the same
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from streams.codec import pack, unpack
 from streams.events.models import Prediction, PredictionEvent
-from streams.labels.cbpe import ScoreHistogram
-from streams.sketches import CategoricalSketch, NumericSketch, stable_keys
+from streams.sketches import CategoricalSketch, FeatureSketch, NumericSketch, stable_keys
+from streams.sketches.base import Sketch
+from streams.sketches.bytes import from_text, to_text
+from streams.sketches.score_histogram import ScoreHistogram
 
-AGGREGATE_VERSION = 4
-#: The decision threshold shadow agreement is measured at.
-DECISION = 0.5
+#: The decision threshold of aggregates written before it was saved with them.
+DEFAULT_DECISION_THRESHOLD = 0.5
 SCORE_EDGES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 #: Latency bins (ms): roughly log-spaced, dense around common SLO thresholds.
 LATENCY_EDGES_MS = [1, 2, 5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000]
 LATENCY_MAX_MS = 3_600_000.0
-Sketch = NumericSketch | CategoricalSketch
 
 
 class WindowAggregate:
@@ -37,6 +35,7 @@ class WindowAggregate:
 
     __slots__ = (
         "count",
+        "decision_threshold",
         "features",
         "late",
         "latency",
@@ -53,9 +52,12 @@ class WindowAggregate:
         self,
         model_id: str,
         window_start: int,
-        features: dict[str, Sketch],
+        features: dict[str, FeatureSketch],
         slow_threshold_ms: float | None = None,
+        decision_threshold: float = DEFAULT_DECISION_THRESHOLD,
     ) -> None:
+        """``decision_threshold``: the model's score of a positive (its
+        ``performance.threshold``), at which shadow models and proxy metrics decide."""
         self.model_id = model_id
         self.window_start = window_start
         self.features = features
@@ -63,6 +65,7 @@ class WindowAggregate:
         self.scores = ScoreHistogram()  # fine bins: label-free performance estimation
         self.latency = NumericSketch(LATENCY_EDGES_MS, 0.0, LATENCY_MAX_MS, reservoir_size=0)
         self.slow_threshold_ms = slow_threshold_ms
+        self.decision_threshold = decision_threshold
         self.latency_slow = 0  # events slower than the SLO threshold
         self.count = 0
         self.late = 0
@@ -87,7 +90,7 @@ class WindowAggregate:
         known = np.array([s for s in scores if s is not None], dtype=float)
         known = known[np.isfinite(known) & (known >= 0) & (known <= 1)]
         if known.size:
-            self.scores.add(known)
+            self.scores.update_batch(known)
         latencies = np.array([e.latency_ms for e in events if e.latency_ms is not None])
         if latencies.size:
             self.latency.update_batch(latencies)
@@ -99,13 +102,14 @@ class WindowAggregate:
 
     def _compare_shadows(self, score: float, shadows: Mapping[str, Prediction]) -> None:
         """Before labels, a shadow model is compared with the champion on decisions (at
-        0.5) and scores; after labels, on metrics (streams/labels/join.py)."""
+        the decision threshold) and scores; after labels, on metrics (labels/join.py)."""
+        threshold = self.decision_threshold
         for name, shadow in shadows.items():
             if shadow.score is None:
                 continue
             tally = self.shadows.setdefault(name, [0, 0, 0.0])
             tally[0] += 1
-            tally[1] += (shadow.score >= DECISION) == (score >= DECISION)
+            tally[1] += (shadow.score >= threshold) == (score >= threshold)
             tally[2] += abs(shadow.score - score)
 
     def shadow_summary(self) -> dict[str, dict[str, float]]:
@@ -138,46 +142,43 @@ class WindowAggregate:
             "window_start": self.window_start,
             "count": self.count,
             "late": self.late,
-            "latency": _b64(self.latency),
+            "latency": _text(self.latency),
             "latency_slow": self.latency_slow,
             "shadows": self.shadows,
             "slow_threshold_ms": self.slow_threshold_ms,
-            "score": _b64(self.score),
-            "scores": base64.b64encode(self.scores.to_bytes()).decode("ascii"),
+            "decision_threshold": self.decision_threshold,
+            "score": _text(self.score),
+            "scores": _text(self.scores),
             "numeric": {
-                n: _b64(s) for n, s in self.features.items() if isinstance(s, NumericSketch)
+                n: _text(s) for n, s in self.features.items() if isinstance(s, NumericSketch)
             },
             "categorical": {
-                n: _b64(s) for n, s in self.features.items() if isinstance(s, CategoricalSketch)
+                n: _text(s) for n, s in self.features.items() if isinstance(s, CategoricalSketch)
             },
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> WindowAggregate:
-        features: dict[str, Sketch] = {
-            n: NumericSketch.from_bytes(base64.b64decode(s)) for n, s in d["numeric"].items()
+        features: dict[str, FeatureSketch] = {
+            n: NumericSketch.from_bytes(from_text(s)) for n, s in d["numeric"].items()
         }
         features.update(
-            {
-                n: CategoricalSketch.from_bytes(base64.b64decode(s))
-                for n, s in d["categorical"].items()
-            }
+            {n: CategoricalSketch.from_bytes(from_text(s)) for n, s in d["categorical"].items()}
         )
-        agg = cls(d["model_id"], d["window_start"], features, d["slow_threshold_ms"])
-        agg.score = NumericSketch.from_bytes(base64.b64decode(d["score"]))
-        agg.scores = ScoreHistogram.from_bytes(base64.b64decode(d["scores"]))
-        agg.latency = NumericSketch.from_bytes(base64.b64decode(d["latency"]))
+        agg = cls(
+            d["model_id"],
+            d["window_start"],
+            features,
+            d["slow_threshold_ms"],
+            d.get("decision_threshold", DEFAULT_DECISION_THRESHOLD),
+        )
+        agg.score = NumericSketch.from_bytes(from_text(d["score"]))
+        agg.scores = ScoreHistogram.from_bytes(from_text(d["scores"]))
+        agg.latency = NumericSketch.from_bytes(from_text(d["latency"]))
         agg.count, agg.late, agg.latency_slow = d["count"], d["late"], d["latency_slow"]
         agg.shadows = {name: list(v) for name, v in d["shadows"].items()}
         return agg
 
-    def serialize(self) -> bytes:
-        return pack(AGGREGATE_VERSION, self.to_dict())
 
-    @classmethod
-    def deserialize(cls, raw: bytes) -> WindowAggregate:
-        return cls.from_dict(unpack(raw, AGGREGATE_VERSION, "aggregate"))
-
-
-def _b64(sketch: Sketch) -> str:
-    return base64.b64encode(sketch.to_bytes()).decode("ascii")
+def _text(sketch: Sketch) -> str:
+    return to_text(sketch.to_bytes())

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 import orjson
 
 from streams.config.models import ReferenceMode
+from streams.sketches import FeatureSketch as Sketch
 from streams.sketches.collection import sketches_from_json, sketches_to_json
-from streams.windows.aggregate import Sketch
 
 HOUR, WEEK = 3600, 7 * 86400
 #: 1970-01-01 was a Thursday: shifting by 3 days starts weeks on Monday 00:00 UTC.
@@ -43,7 +43,7 @@ def merge_into(target: dict[str, Sketch], source: Mapping[str, Sketch]) -> None:
         if name in target:
             target[name] += sketch  # type: ignore[operator]
         else:
-            target[name] = type(sketch).from_bytes(sketch.to_bytes())
+            target[name] = sketch.copy()
 
 
 def encode_features(features: Mapping[str, Sketch]) -> bytes:

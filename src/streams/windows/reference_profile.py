@@ -20,6 +20,7 @@ import orjson
 from streams.codec import pack, unpack
 from streams.offline.columns import Column, TextColumn
 from streams.sketches import CategoricalSketch, NumericSketch
+from streams.sketches import FeatureSketch as Sketch
 from streams.sketches.collection import sketches_from_json, sketches_to_json
 from streams.sketches.numeric import DEFAULT_RESERVOIR
 
@@ -33,7 +34,6 @@ REFERENCE_SAMPLE = 2 * DEFAULT_RESERVOIR
 REFERENCE_SEED = 1
 DATA_SUFFIXES = (".csv", ".parquet", ".jsonl")
 FeatureType = Literal["numeric", "categorical"]
-Sketch = NumericSketch | CategoricalSketch
 
 
 class ReferenceError(ValueError):

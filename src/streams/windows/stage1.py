@@ -19,9 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-from streams.codec import pack, unpack
+from streams.codec import pack, pack_partial, unpack
 from streams.config.models import ModelConfig
 from streams.events.decode import Rejection, validate_prediction
 from streams.events.models import PredictionEvent
@@ -53,6 +51,7 @@ class ModelSpec:
             window_start,
             self.reference.empty_sketches(names),
             slo.threshold_ms if slo else None,
+            self.config.performance.threshold,
         )
 
 
@@ -126,7 +125,8 @@ class PartialMessage:
     body: dict[str, Any]
 
     def serialize(self) -> bytes:
-        return orjson.dumps(self.body)
+        """Versioned: stage 2 refuses a version it cannot read (codec.unpack_partial)."""
+        return pack_partial(self.body)
 
 
 Output = DeadLetter | PartialMessage

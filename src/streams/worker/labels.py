@@ -14,8 +14,8 @@ import asyncio
 from typing import Any
 
 import faust
-import orjson
 
+from streams.codec import unpack_partial
 from streams.labels.join import LabelJoin, LabelState, sweep
 from streams.worker.context import Context, topic_name
 from streams.worker.partition_scope import partition_scope
@@ -81,7 +81,7 @@ class LabelsAgent:
         await self.ctx.app.producer.flush()  # the outbox is in the changelog before it is sent
         sends = []
         for raw in state.outbox:
-            model_id = orjson.loads(raw)["model_id"]
+            model_id = unpack_partial(raw)["model_id"]
             sends.append(await self.ctx.topics.partials.send(key=model_id.encode(), value=raw))
         await asyncio.gather(*sends)
         state.outbox = []

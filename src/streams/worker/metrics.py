@@ -83,6 +83,11 @@ class PipelineMetrics:
             ["model"],
             registry=r,
         )
+        self.refused_partials = Counter(
+            name("partials", "refused"),
+            "Partials of a format version this worker cannot read (or damaged): skipped.",
+            registry=r,
+        )
         self.feature_breach = Gauge(
             name("feature", "breach"),
             "1 when the feature breached a threshold in the last evaluated window.",

@@ -15,10 +15,10 @@ from collections.abc import Awaitable
 from typing import Any
 
 import faust
-import orjson
 from faust.types import TP
 
 from streams.alerting.evaluate import evaluate_performance_windows, evaluate_window
+from streams.codec import FormatError, unpack_partial
 from streams.drift.online import OnlineDetectors
 from streams.windows.reference_choice import ReferenceChooser
 from streams.windows.stage1 import ModelSpec
@@ -44,9 +44,10 @@ class PartialsAgent:
             by_model: dict[tuple[str, int], list[dict[str, Any]]] = {}
             for e in events:
                 try:
-                    body = orjson.loads(e.value)
-                except orjson.JSONDecodeError:
-                    log.error("undecodable partial at offset %s", e.message.offset)
+                    body = unpack_partial(e.value)
+                except FormatError as error:
+                    log.error("partial at offset %s refused: %s", e.message.offset, error)
+                    self.ctx.metrics.refused_partials.inc()
                     continue
                 if body.get("model_id") in self.ctx.models:  # else: removed from the config
                     by_model.setdefault((body["model_id"], e.message.partition), []).append(body)

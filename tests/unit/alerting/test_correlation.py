@@ -79,14 +79,14 @@ def test_proxy_metrics_match_numpy_and_scipy() -> None:
 )
 def test_mean_entropy_is_within_a_bin_of_the_exact_one(scores: np.ndarray) -> None:
     """Oracle: scipy's entropy of each Bernoulli(score), in bits, averaged."""
-    from streams.labels.cbpe import ScoreHistogram
+    from streams.sketches.score_histogram import ScoreHistogram
 
     exact = np.mean([stats.entropy([p, 1 - p], base=2) for p in scores])
     histogram = ScoreHistogram()
-    histogram.add(scores)
+    histogram.update_batch(scores)
     estimate = mean_entropy(histogram)
     assert exact - 1e-9 <= estimate <= exact + 0.003  # concave: never below
     w = WindowAggregate("m", 0, {})
     w.score.update_batch(scores)
-    w.scores.add(scores)
+    w.scores.update_batch(scores)
     assert proxy_metrics(w, None)["entropy"] == estimate

@@ -3,15 +3,17 @@ prediction's window and cohorts, replays skipped, the outbox, expiry."""
 
 from __future__ import annotations
 
-import base64
 import math
 from pathlib import Path
 
 import orjson
 import pytest
 
+from streams.codec import pack, unpack_partial
 from streams.config.models import ModelConfig
-from streams.labels.join import LabelJoin, LabelState, Pending, sweep
+from streams.labels.join import LabelJoin, LabelState, sweep
+from streams.labels.pending import POSITIONAL_VERSION, Expired, Pending, read_pending
+from streams.sketches.bytes import from_text
 from streams.sketches.performance import PerformanceSketch
 
 CONFIG = ModelConfig(
@@ -63,10 +65,10 @@ def test_outcomes_windows_and_cohorts() -> None:
     }
     assert [d.rejection.reason for d in result.deadletters] == ["bad_json"]
     ((model, raw),) = result.partials
-    body = orjson.loads(raw)
+    body = unpack_partial(raw)
     assert model == "m" and body["seq"] == 1 and state.outbox == [raw]
     sketches = {
-        (int(w), c): PerformanceSketch.from_bytes(base64.b64decode(b))
+        (int(w), c): PerformanceSketch.from_bytes(from_text(b))
         for w, cohorts in body["windows"].items()
         for c, b in cohorts.items()
     }
@@ -76,7 +78,7 @@ def test_outcomes_windows_and_cohorts() -> None:
         (int(T0) + 600, "*"): (0, 1),
         (int(T0) + 600, "country=US"): (0, 1),
     }
-    assert Pending.from_bytes(result.writes["a"]).labeled  # type: ignore[union-attr]
+    assert read_pending(result.writes["a"]).labeled  # type: ignore[union-attr]
     # a replay of the same offsets changes nothing
     again = join.process(state, messages, store.get, float("inf"))
     assert again.partials == [] and not again.counts and state.seq == 1
@@ -165,7 +167,7 @@ def test_regression_pairs_join_to_sklearns_errors_and_a_cohort_alert() -> None:
     assert dict(result.counts) == {("r", "joined"): 2_400}
     state = PerformanceState()
     for _, raw in result.partials:
-        state.apply(orjson.loads(raw), config.performance)
+        state.apply(unpack_partial(raw), config.performance)
     body, signals = evaluate(state, int(T0), config.performance)
     assert signals == []  # no baseline yet
     pairs = [(t, o) for t, o, _ in first_labels.values()]
@@ -189,13 +191,11 @@ def test_regression_pairs_join_to_sklearns_errors_and_a_cohort_alert() -> None:
 
 def test_regression_records_keep_their_value_and_old_records_still_read() -> None:
     record = Pending("r", T0, None, (), 1, shadows=(("b", 2.5),), value=3.0)
-    back = Pending.from_bytes(record.to_bytes())
-    assert back == record and back is not None and back.regression
+    back = read_pending(record.to_bytes())
+    assert back == record and isinstance(back, Pending) and back.regression
     assert back.labelled().value == 3.0 and back.labelled().labeled
-    from streams.labels.join import PENDING_VERSION, pack
-
-    old = pack(PENDING_VERSION, ["m", T0, 0.7, [], 0, False, []])  # before regression
-    assert Pending.from_bytes(old) == Pending("m", T0, 0.7, (), 0)
+    old = pack(POSITIONAL_VERSION, ["m", T0, 0.7, [], 0, False, []])  # before regression
+    assert read_pending(old) == Pending("m", T0, 0.7, (), 0)
 
 
 def _pairs(n: int, accuracy: float) -> PerformanceSketch:
@@ -205,7 +205,7 @@ def _pairs(n: int, accuracy: float) -> PerformanceSketch:
     right = round(n * accuracy)
     sketch = PerformanceSketch()
     labels = np.array([1] * right + [0] * (n - right))
-    sketch.add_classification(np.full(n, 0.9), labels, np.zeros(n))
+    sketch.update_batch(np.full(n, 0.9), labels, np.zeros(n))
     return sketch
 
 
@@ -249,3 +249,29 @@ def test_a_performance_page_names_the_cohorts_that_explain_the_drop(
     _, signals = evaluate(state, 3600, config)
     assert sorted(s.subject for s in signals) == paged
     assert state.windows[3600].flagged == (current["c=DE" if "c=DE" in current else "c=0"][1] < 0.8)
+
+
+def test_expiry_markers_of_both_versions_count_late_labels_and_age_out() -> None:
+    old_marker = pack(POSITIONAL_VERSION, [None, 0.0, 0, "m"])  # [None, ts, partition, model]
+    new_marker = Expired("m", 0.0, 0).to_bytes()
+    assert read_pending(old_marker) == read_pending(new_marker) == Expired("m", 0.0, 0)
+    items = [("old", old_marker), ("new", new_marker)]
+    # within two horizons of the prediction: kept; beyond: deleted
+    assert sweep(items, {0: 1.5}, {"m": 1.0}) == ({}, {})
+    writes, expired = sweep(items, {0: 2.5}, {"m": 1.0})
+    assert writes == {"old": (0, None), "new": (0, None)} and not expired
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"\x09[]", "version 9"),
+        (pack(2, {"kind": "prophecy", "ts": 0.0}), "unknown kind 'prophecy'"),
+        (pack(2, {"kind": "expired", "ts": 0.0}), "malformed"),
+    ],
+)
+def test_unknown_pending_records_are_refused_by_name(raw: bytes, message: str) -> None:
+    from streams.codec import FormatError
+
+    with pytest.raises(FormatError, match=message):
+        read_pending(raw)

@@ -50,7 +50,7 @@ def _sk_log_loss(y: np.ndarray, p: np.ndarray) -> float:
 def _classified(scores: np.ndarray, labels: np.ndarray, threshold: float = 0.5, parts: int = 1):
     sketch = PerformanceSketch()
     for s, y in zip(np.array_split(scores, parts), np.array_split(labels, parts), strict=True):
-        sketch.add_classification(s, y, np.full(s.size, 3600.0), threshold)
+        sketch.update_batch(s, y, np.full(s.size, 3600.0), threshold=threshold)
     return sketch
 
 
@@ -163,7 +163,7 @@ def test_regression_metrics_match_sklearn(seed: int) -> None:
     predictions = values + rng.normal(0.0, 3.0, 2000)
     sketch = PerformanceSketch()
     for p, v in zip(np.array_split(predictions, 3), np.array_split(values, 3), strict=True):
-        sketch.add_regression(p, v, np.zeros(p.size))
+        sketch.update_batch(p, v, np.zeros(p.size), regression=True)
     m = regression_metrics(sketch)
     assert m["mae"] == pytest.approx(skm.mean_absolute_error(values, predictions), rel=1e-9)
     rmse = math.sqrt(skm.mean_squared_error(values, predictions))
@@ -176,7 +176,7 @@ def test_regression_metrics_match_sklearn(seed: int) -> None:
 def test_mape_leaves_zero_values_out() -> None:
     values, predictions = np.array([2.0, 0.0, -4.0, 0.0]), np.array([1.0, 0.5, -5.0, 0.0])
     sketch = PerformanceSketch()
-    sketch.add_regression(predictions, values, np.zeros(4))
+    sketch.update_batch(predictions, values, np.zeros(4), regression=True)
     m = regression_metrics(sketch)
     nonzero = values != 0
     expected = skm.mean_absolute_percentage_error(values[nonzero], predictions[nonzero])
@@ -189,7 +189,7 @@ def test_delay_quantiles_within_a_bin() -> None:
     delays = rng.lognormal(np.log(6 * 3600), 2.0, 50_000)  # median 6 h, spread to weeks
     delays = delays[(delays > 60) & (delays < 90 * 86_400)]
     sketch = PerformanceSketch()
-    sketch.add_regression(np.zeros(delays.size), np.zeros(delays.size), delays)
+    sketch.update_batch(np.zeros(delays.size), np.zeros(delays.size), delays, regression=True)
     qs = (0.01, 0.5, 0.9, 0.99)
     for q, value in delay_quantiles(sketch, qs).items():
         assert value == pytest.approx(np.quantile(delays, q), rel=0.1)
@@ -200,7 +200,7 @@ def test_delay_quantiles_within_a_bin() -> None:
 def test_delay_tails_and_clock_skew() -> None:
     sketch = PerformanceSketch()
     delays = np.array([-5.0, 10.0, 200 * 86_400.0])  # skew counts as 0; 200 days overflow
-    sketch.add_regression(np.zeros(3), np.zeros(3), delays)
+    sketch.update_batch(np.zeros(3), np.zeros(3), delays, regression=True)
     assert sketch.delay_counts[0] == 2 and sketch.delay_counts[-1] == 1
     q = delay_quantiles(sketch, (0.0, 1.0))
     assert q == {0.0: 0.0, 1.0: 200 * 86_400.0}
@@ -229,10 +229,10 @@ regression_pairs = st.lists(
 def _fold(sketch: PerformanceSketch, classified: list, regressed: list) -> PerformanceSketch:
     if classified:
         s, y, d = (np.array(c) for c in zip(*classified, strict=True))
-        sketch.add_classification(s, y, d, threshold=0.5)
+        sketch.update_batch(s, y, d, threshold=0.5)
     if regressed:
         p, v, d = (np.array(c) for c in zip(*regressed, strict=True))
-        sketch.add_regression(p, v, d)
+        sketch.update_batch(p, v, d, regression=True)
     return sketch
 
 
@@ -270,7 +270,7 @@ def test_bytes_are_fixed_size_and_checked() -> None:
 def test_threshold_is_fixed_once_set() -> None:
     sketch = _classified(np.array([0.1]), np.array([0]), threshold=0.4)
     with pytest.raises(ValueError, match="threshold"):
-        sketch.add_classification(np.array([0.3]), np.array([1]), np.zeros(1), threshold=0.5)
+        sketch.update_batch(np.array([0.3]), np.array([1]), np.zeros(1), threshold=0.5)
     with pytest.raises(ValueError, match="threshold"):
         sketch += _classified(np.array([0.1]), np.array([0]), threshold=0.5)
     empty = PerformanceSketch()
@@ -292,10 +292,10 @@ def test_threshold_is_fixed_once_set() -> None:
 def test_bad_pairs_are_refused_and_change_nothing(scores: list, labels: list, delays: list) -> None:
     sketch = PerformanceSketch()
     with pytest.raises(ValueError):
-        sketch.add_classification(np.array(scores), np.array(labels), np.array(delays))
+        sketch.update_batch(np.array(scores), np.array(labels), np.array(delays))
     _assert_same(sketch, PerformanceSketch())
     with pytest.raises(ValueError):
-        sketch.add_regression(np.array([1.0]), np.array([np.nan]), np.zeros(1))
+        sketch.update_batch(np.array([1.0]), np.array([np.nan]), np.zeros(1), regression=True)
     _assert_same(sketch, PerformanceSketch())
 
 
@@ -354,8 +354,8 @@ def test_proportion_drop_fires_on_a_real_drop() -> None:
 def _cbpe_vs_realized(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     histogram = ScoreHistogram()
     for part in np.array_split(scores, 4):
-        histogram.add(part)
-    estimate = estimate_performance(histogram)
+        histogram.update_batch(part)
+    estimate = estimate_performance(histogram, 0.5)
     predicted = scores >= 0.5
     realized = {
         "accuracy": skm.accuracy_score(labels, predicted),
@@ -395,7 +395,7 @@ def test_cbpe_is_wrong_when_scores_are_not_calibrated() -> None:
 def test_cbpe_sums_are_exact_at_any_bin_edge() -> None:
     scores = np.random.default_rng(5).uniform(size=1000)
     histogram = ScoreHistogram()
-    histogram.add(scores)
+    histogram.update_batch(scores)
     for threshold in (0.3, 0.5, 0.615):
         m = estimate_performance(histogram, threshold)
         expected = np.where(scores >= threshold, scores, 1 - scores).mean()
@@ -404,16 +404,16 @@ def test_cbpe_sums_are_exact_at_any_bin_edge() -> None:
         assert m["recall"] == pytest.approx(tp / scores.sum(), rel=1e-12)
     with pytest.raises(ValueError, match="multiple"):
         estimate_performance(histogram, 0.5001)
-    assert math.isnan(estimate_performance(ScoreHistogram())["accuracy"])
+    assert math.isnan(estimate_performance(ScoreHistogram(), 0.5)["accuracy"])
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.floats(0.0, 1.0), max_size=60), st.lists(st.floats(0.0, 1.0), max_size=60))
 def test_score_histogram_merge_and_bytes(a: list, b: list) -> None:
     left, right, whole = ScoreHistogram(), ScoreHistogram(), ScoreHistogram()
-    left.add(np.array(a))
-    right.add(np.array(b))
-    whole.add(np.array(a + b))
+    left.update_batch(np.array(a))
+    right.update_batch(np.array(b))
+    whole.update_batch(np.array(a + b))
     left += right
     assert left.counts.tolist() == whole.counts.tolist() and left.n == len(a) + len(b)
     assert np.allclose(left.sums, whole.sums, rtol=1e-9, atol=1e-12)
@@ -435,7 +435,7 @@ def test_mae_rise_is_welchs_interval_on_the_absolute_errors(seed: int) -> None:
         truth = rng.normal(10, 2, n)
         output = truth + rng.normal(0, noise, n)
         sketch = PerformanceSketch()
-        sketch.add_regression(output, truth, np.zeros(n))
+        sketch.update_batch(output, truth, np.zeros(n), regression=True)
         sides.append((sketch, np.abs(output - truth)))
     (ref, ref_err), (cur, cur_err) = sides
     rise = mae_rise(ref, cur, 0.9)

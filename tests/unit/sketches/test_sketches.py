@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -86,16 +87,17 @@ def test_chi_squared_matches_scipy() -> None:
     assert np.isclose(result.p_value, oracle.pvalue)
 
 
-def test_aggregate_serialization_round_trip() -> None:
+def test_aggregate_json_round_trip() -> None:
+    """As partials and stage state carry it: through JSON, the decision threshold too."""
     rng = np.random.default_rng(0)
     profile = build_profile(
         {"x": rng.normal(size=500).tolist(), "c": rng.choice(["u", "v"], 500).tolist()}
     )
-    agg = WindowAggregate("m", 60, profile.empty_sketches())
+    agg = WindowAggregate("m", 60, profile.empty_sketches(), decision_threshold=0.7)
     agg.features["x"].update_batch(rng.normal(size=50).tolist())
     agg.features["c"].update_batch(["u", None, "v"])
-    back = WindowAggregate.deserialize(agg.serialize())
-    assert back.to_dict() == agg.to_dict()
+    back = WindowAggregate.from_dict(orjson.loads(orjson.dumps(agg.to_dict())))
+    assert back.to_dict() == agg.to_dict() and back.decision_threshold == 0.7
 
 
 @pytest.mark.parametrize("n_edges", [1, 9, FEW_EDGES, FEW_EDGES + 1, 200])

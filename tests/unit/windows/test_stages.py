@@ -10,6 +10,7 @@ import numpy as np
 import orjson
 import pytest
 
+from streams.codec import unpack_partial
 from streams.config.models import ModelConfig
 from streams.windows.reference_profile import build_profile
 from streams.windows.stage1 import (
@@ -135,7 +136,7 @@ def test_stage2_evaluates_when_every_partition_passed(spec: ModelSpec) -> None:
         p = int(rng.integers(0, 2))
         produced[int(ts // WINDOW_S) * WINDOW_S] += 1
         for out in stage1.process(states[p], i, None, event(i, ts))[1]:
-            apply_message(model, orjson.loads(out.serialize()))
+            apply_message(model, unpack_partial(out.serialize()))
         for ready in take_ready(model, WINDOW_S):
             assert ready.revision == 0
             evaluated[ready.aggregate.window_start] += ready.aggregate.count
@@ -144,7 +145,7 @@ def test_stage2_evaluates_when_every_partition_passed(spec: ModelSpec) -> None:
     assert max(evaluated) < max(produced)
     for state in states:
         for out in stage1.flush_idle(state):
-            apply_message(model, orjson.loads(out.serialize()))
+            apply_message(model, unpack_partial(out.serialize()))
     for ready in take_ready(model, WINDOW_S):
         evaluated[ready.aggregate.window_start] += ready.aggregate.count
     assert evaluated == produced
@@ -156,7 +157,7 @@ def test_stage2_drops_duplicate_partials_and_revises_late_ones(spec: ModelSpec) 
     outputs = run_partition(stage1, state, [event(i, T0 + i) for i in range(130)])
     model = ModelState("m")
     for out in outputs + outputs:  # everything delivered twice
-        apply_message(model, orjson.loads(out.serialize()))
+        apply_message(model, unpack_partial(out.serialize()))
     ready = take_ready(model, WINDOW_S)
     assert [(r.aggregate.window_start, r.aggregate.count, r.revision) for r in ready] == [
         (T0, 60, 0),
@@ -167,7 +168,7 @@ def test_stage2_drops_duplicate_partials_and_revises_late_ones(spec: ModelSpec) 
     assert stage1.process(state, 130, None, event(998, T0 + 1))[1] == []
     late = stage1.process(state, LATE_FLUSH_OFFSETS, None, event(999, T0 + 2))[1]
     for out in late:
-        apply_message(model, orjson.loads(out.serialize()))
+        apply_message(model, unpack_partial(out.serialize()))
     ready = take_ready(model, WINDOW_S)
     assert [(r.aggregate.window_start, r.aggregate.count, r.revision) for r in ready] == [
         (T0, 62, 1)
@@ -181,10 +182,10 @@ def test_a_partition_idle_from_the_start_wakes_up_on_its_first_event(spec: Model
     state = PartitionState(0)
     model = ModelState("m")
     for out in stage1.flush_idle(state):  # the worker started before any traffic
-        apply_message(model, orjson.loads(out.serialize()))
+        apply_message(model, unpack_partial(out.serialize()))
     assert model.watermarks[0] == math.inf
     for out in stage1.process(state, 0, None, event(0, T0 + 30))[1]:
-        apply_message(model, orjson.loads(out.serialize()))
+        apply_message(model, unpack_partial(out.serialize()))
     # active again: windows wait for this partition's watermark, not evaluated at once
     assert model.watermarks[0] == T0 + 30 - 5
 
@@ -203,7 +204,7 @@ def test_stage2_state_saves_only_changed_windows_and_restores_them(spec: ModelSp
     outputs = run_partition(stage1, PartitionState(0), [event(i, T0 + i) for i in range(130)])
     model, table = ModelState("m"), {}
     for out in outputs:
-        apply_message(model, orjson.loads(out.serialize()))
+        apply_message(model, unpack_partial(out.serialize()))
     take_ready(model, WINDOW_S)
     model.feed_online(T0, {"x": 0.1})
     entries = model.window_entries()
@@ -230,14 +231,57 @@ def test_stage2_crash_between_window_and_state_writes_merges_nothing_twice(
         outputs.append(run_partition(stage1, part, events) + stage1.flush_idle(part))
     model, table = ModelState("m"), {}
     for out in outputs[0]:
-        apply_message(model, orjson.loads(out.serialize()))
+        apply_message(model, unpack_partial(out.serialize()))
     _save(model, table)  # window T0 holds partition 0's partial
     for out in outputs[1]:
-        apply_message(model, orjson.loads(out.serialize()))
+        apply_message(model, unpack_partial(out.serialize()))
     for key, value in model.window_entries().items():  # the crash: windows written ...
         table[key] = value  # type: ignore[assignment]
     restored = ModelState.deserialize(table["m"], table.get)  # ... the state not
     for out in outputs[1]:  # partition 1 replays from its committed offset
-        apply_message(restored, orjson.loads(out.serialize()))
+        apply_message(restored, unpack_partial(out.serialize()))
     assert restored.open[T0].count == 30 == model.open[T0].count
     assert restored.duplicates == 1
+
+
+def test_partials_carry_a_version_and_another_is_refused_by_name() -> None:
+    from streams.codec import PARTIAL_VERSION, FormatError, pack
+
+    body = {"kind": "watermark", "model_id": "m", "partition": 0, "num_partitions": 1}
+    assert unpack_partial(pack(PARTIAL_VERSION, body)) == body
+    assert unpack_partial(orjson.dumps(body)) == body  # written before the version byte
+    with pytest.raises(FormatError, match="unsupported partial version 9"):
+        unpack_partial(pack(9, body))
+    with pytest.raises(FormatError, match="damaged partial"):
+        unpack_partial(pack(PARTIAL_VERSION, body)[:-1])
+
+
+@pytest.mark.parametrize(
+    ("threshold", "agreement", "positive_rate"),
+    # champion decisions at 0.5: 1 1 0 1, shadow's 1 0 0 1: 3 of 4 agree, 3 of 4 positive;
+    # at 0.7: champion 0 1 0 0, shadow 0 0 0 1: 2 of 4 agree, 1 of 4 positive
+    [(0.5, 0.75, 0.75), (0.7, 0.5, 0.25)],
+)
+def test_decisions_are_taken_at_the_models_configured_threshold(
+    spec: ModelSpec, threshold: float, agreement: float, positive_rate: float
+) -> None:
+    from streams.events.models import PredictionEvent
+    from streams.labels.proxy import proxy_metrics
+
+    config = ModelConfig.model_validate(
+        spec.config.model_dump() | {"performance": {"threshold": threshold}}
+    )
+    window = ModelSpec(config, spec.reference).new_window(T0)
+    pairs = [(0.6, 0.65), (0.8, 0.4), (0.3, 0.2), (0.55, 0.75)]
+    window.fold(
+        [
+            PredictionEvent.model_validate(
+                orjson.loads(event(i, T0 + i))
+                | {"prediction": {"score": s}, "shadow_predictions": {"b": {"score": b}}}
+            )
+            for i, (s, b) in enumerate(pairs)
+        ]
+    )
+    window = type(window).from_dict(orjson.loads(orjson.dumps(window.to_dict())))  # as stored
+    assert window.shadow_summary()["b"]["agreement"] == agreement
+    assert proxy_metrics(window, None)["positive_rate"] == positive_rate
