@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from confluent_kafka import Producer
 from pydantic import ValidationError
 
-from streams.config.models import ConfigError, load_config
+from streams.config.loading import ConfigError, load_config
 from streams.devtools.local_broker import BrokerError
 from streams.events.models import AlertCategory, AlertEvent, Silence
 from streams.kafka.admin import TopicSpec, ensure_topics

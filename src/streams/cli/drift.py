@@ -7,7 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from streams.config.models import ConfigError, ModelConfig, load_config
+from streams.config.loading import ConfigError, load_config
+from streams.config.models import ModelConfig
 from streams.offline.columns import ColumnsError
 from streams.windows.reference_profile import ReferenceError
 

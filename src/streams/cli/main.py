@@ -16,7 +16,8 @@ from streams.cli.kafka import register as register_kafka
 from streams.cli.postmortem import register as register_postmortem
 from streams.cli.simulate import register as register_simulate
 from streams.cli.telemetry_agent import register as register_telemetry
-from streams.config.models import ConfigError, MonitorConfig, load_config
+from streams.config.loading import ConfigError, load_config
+from streams.config.models import MonitorConfig
 from streams.windows.reference_profile import ReferenceError
 
 EXAMPLES = """examples:

@@ -72,7 +72,7 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def cmd_postmortem(args: argparse.Namespace) -> int:
-    from streams.config.models import ConfigError, load_config
+    from streams.config.loading import ConfigError, load_config
     from streams.postmortem.read import ReadError, read_topics
     from streams.postmortem.render import render_html, render_markdown
     from streams.postmortem.report import build_report, iso

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from streams.config.models import MonitorConfig, load_config, prefixed_topics
+from streams.config.loading import load_config
+from streams.config.models import MonitorConfig, prefixed_topics
 from streams.devtools.local_broker import BrokerError, LocalBroker, streams_home
 from streams.devtools.processes import stop_process_group
 

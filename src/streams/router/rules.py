@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from streams.config.models import one_line, read_yaml
+from streams.config.loading import one_line, read_yaml
 from streams.events.models import AlertCategory, AlertEvent, Severity
 
 __all__ = [
