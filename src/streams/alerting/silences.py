@@ -18,10 +18,10 @@ from confluent_kafka import Producer
 from pydantic import ValidationError
 
 from streams.config.loading import ConfigError, load_config
-from streams.devtools.local_broker import BrokerError
 from streams.events.models import AlertCategory, AlertEvent, Silence
 from streams.kafka.admin import TopicSpec, ensure_topics
 from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG, BroadcastReader
+from streams.kafka.errors import BrokerError
 
 
 def silence_key(model_id: str, category: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from streams.config.loading import ConfigError, load_config
 from streams.config.models import ModelConfig
 from streams.offline.columns import ColumnsError
-from streams.windows.reference_profile import ReferenceError
+from streams.windows.reference_profile import ReferenceProfileError
 
 EXIT_NO_DRIFT, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
@@ -51,7 +51,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
             result = run_comparison(
                 Path(args.reference), Path(args.current), model, progress=lambda _: bar.update()
             )
-    except (ConfigError, ReferenceError, ColumnsError, ValueError, OSError) as exc:
+    except (ConfigError, ReferenceProfileError, ColumnsError, ValueError, OSError) as exc:
         print(f"streams drift: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     if args.format == "json":

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from streams.devtools.local_broker import BrokerError, LocalBroker
+from streams.devtools.local_broker import LocalBroker
+from streams.kafka.errors import BrokerError
 
 __all__ = ["register"]
 

@@ -18,7 +18,7 @@ from streams.cli.simulate import register as register_simulate
 from streams.cli.telemetry_agent import register as register_telemetry
 from streams.config.loading import ConfigError, load_config
 from streams.config.models import MonitorConfig
-from streams.windows.reference_profile import ReferenceError
+from streams.windows.reference_profile import ReferenceProfileError
 
 EXAMPLES = """examples:
   streams demo                                  # broker + worker + silent-zeros simulator
@@ -64,7 +64,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         config = _with_overrides(_config(args.config), args)
         return run_worker(config, print_alerts=args.print_alerts, loglevel=args.loglevel)
-    except (ConfigError, ReferenceError) as exc:
+    except (ConfigError, ReferenceProfileError) as exc:
         return _fail(str(exc))
 
 
@@ -75,7 +75,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         config = load_config(args.file)
         for model in config.models:
             load_reference(model.reference, model.features)
-    except (ConfigError, ReferenceError) as exc:
+    except (ConfigError, ReferenceProfileError) as exc:
         return _fail(str(exc))
     names = ", ".join(f"{m.id} ({len(m.features)} features)" for m in config.models)
     print(f"{args.file}: ok: {names}")
@@ -103,7 +103,7 @@ def cmd_reference_build(args: argparse.Namespace) -> int:
             profile = build_profile(
                 columns, types, bins=args.bins, source=args.input, progress=lambda _: bar.update()
             )
-    except (ConfigError, ReferenceError, ValueError, OSError) as exc:
+    except (ConfigError, ReferenceProfileError, ValueError, OSError) as exc:
         return _fail(str(exc))
     Path(args.output).write_bytes(profile.to_json())
     print(f"{args.output}: {profile.rows} rows, {len(profile.features)} features")
@@ -111,7 +111,7 @@ def cmd_reference_build(args: argparse.Namespace) -> int:
 
 
 def cmd_reference_publish(args: argparse.Namespace) -> int:
-    from streams.devtools.local_broker import BrokerError
+    from streams.kafka.errors import BrokerError
     from streams.offline.columns import read_columns
     from streams.windows.reference_profile import build_profile, load_reference
     from streams.windows.reference_updates import publish_reference
@@ -127,7 +127,7 @@ def cmd_reference_publish(args: argparse.Namespace) -> int:
             profile = build_profile(columns, model.features, source=args.input, bins_from=profile)
         topic = config.kafka.topics.references
         size = publish_reference(config.kafka.bootstrap, topic, model.id, profile)
-    except (ConfigError, ReferenceError, ValueError, OSError, BrokerError) as exc:
+    except (ConfigError, ReferenceProfileError, ValueError, OSError, BrokerError) as exc:
         return _fail(str(exc))
     print(
         f"{topic}: published the reference of {model.id} ({profile.rows} rows, "

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from streams.errors import StreamsError
+
 EXIT_OK, EXIT_ERROR = 0, 2
 
 DESCRIPTION = """\
@@ -37,8 +39,8 @@ examples:
 """
 
 
-class UsageError(ValueError):
-    """A bad argument: reported as one line, exit 2."""
+class UsageError(StreamsError, ValueError):
+    """A bad argument of ``streams postmortem``: fix the option the message names."""
 
 
 def _fail(message: str) -> int:

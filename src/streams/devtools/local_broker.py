@@ -24,15 +24,10 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-__all__ = [
-    "BrokerError",
-    "BrokerStartError",
-    "BrokerStatus",
-    "LocalBroker",
-    "MissingToolError",
-    "PortInUseError",
-    "streams_home",
-]
+from streams.devtools.errors import BrokerStartError, MissingToolError, PortInUseError
+from streams.kafka.errors import BrokerError
+
+__all__ = ["BrokerStatus", "LocalBroker", "streams_home"]
 
 log = logging.getLogger(__name__)
 
@@ -58,43 +53,6 @@ MAVEN_HINT = (
     "install Maven (apt-get install maven)"
 )
 LOG_TAIL_LINES = 20
-
-
-class BrokerError(Exception):
-    """Root of every error raised while managing the local broker."""
-
-    @property
-    def summary(self) -> str:
-        """First line of the message, for CLIs that must print exactly one line."""
-        text = str(self).strip()
-        return text.splitlines()[0] if text else type(self).__name__
-
-
-class MissingToolError(BrokerError):
-    """``java`` or ``mvn`` is absent: the message is one line saying what to install."""
-
-    def __init__(self, tool: str, message: str) -> None:
-        super().__init__(message)
-        self.tool = tool
-
-
-class PortInUseError(BrokerError):
-    """Another process holds a port the broker needs; starting would attach to a stranger."""
-
-
-class BrokerStartError(BrokerError):
-    """The broker died, or never became reachable, during ``start``.
-
-    ``str()`` carries the last log lines so a failing test shows the cause
-    directly; ``summary`` stays one line for the CLI.
-    """
-
-    def __init__(self, message: str, log_path: Path, log_tail: list[str]) -> None:
-        self.log_path = log_path
-        self.log_tail = log_tail
-        headline = f"{message} (log: {log_path})"
-        body = "\n".join(log_tail)
-        super().__init__(f"{headline}\n{body}" if body else headline)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ClusterMetadata, NewTopic
 
-from streams.devtools.local_broker import BrokerError
+from streams.kafka.errors import TopicError
 
 __all__ = [
-    "TopicError",
     "TopicSpec",
     "delete_topics_with_prefix",
     "ensure_topics",
@@ -43,10 +42,6 @@ _FATAL = frozenset(
     }
 )
 """Errors that retrying cannot fix (bad spec, no permission); everything else is retried."""
-
-
-class TopicError(BrokerError):
-    """Topics could not be created, or did not show up in metadata, in time."""
 
 
 @dataclass(frozen=True)

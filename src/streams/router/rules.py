@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from streams.config.loading import one_line, read_yaml
+from streams.errors import StreamsError
 from streams.events.models import AlertCategory, AlertEvent, Severity
 
 __all__ = [
@@ -44,9 +45,8 @@ KEY_LENGTH = 32
 """PagerDuty integration (routing) keys are 32 characters; anything else is a 400."""
 
 
-class RoutesError(ValueError):
-    """The routing file is unreadable or invalid, or a key is missing; the message says
-    where and why (and never contains a key)."""
+class RoutesError(StreamsError, ValueError):
+    """The routing file is invalid or a key is missing: fix what it names (never shows a key)."""
 
 
 class _Strict(BaseModel):

@@ -25,6 +25,14 @@ from typing import Any
 
 import pynvml
 
+try:  # run stand-alone (the standard library and pynvml only), a local stand-in root
+    from streams.errors import StreamsError
+except ImportError:  # pragma: no cover - only without the package on the path
+
+    class StreamsError(Exception):  # type: ignore[no-redef]
+        """Stand-in for the package's error root when this file runs on its own."""
+
+
 __all__ = [
     "NVML_CALLS",
     "THROTTLE_REASONS",
@@ -304,8 +312,8 @@ SMI_FIELDS: tuple[tuple[str, str], ...] = (
 """nvidia-smi query field -> GpuReading attribute, in the order of the query."""
 
 
-class SmiError(RuntimeError):
-    """nvidia-smi is missing, failed, or printed something we cannot parse."""
+class SmiError(StreamsError, RuntimeError):
+    """nvidia-smi is missing, failed or unreadable: check the driver install on the node."""
 
 
 def _smi_number(text: str) -> float | None:

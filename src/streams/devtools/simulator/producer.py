@@ -38,6 +38,7 @@ from streams.devtools.simulator.model import (
     format_timestamps,
 )
 from streams.devtools.simulator.scenarios import make_scenario
+from streams.errors import StreamsError
 from streams.kafka.admin import TopicSpec, ensure_topics
 
 PRODUCER_CONFIG: dict[str, Any] = {
@@ -54,8 +55,8 @@ REFERENCE_START = datetime(2024, 1, 1, tzinfo=UTC)
 _KAFKA_LOG = logging.getLogger("streams.devtools.simulator.kafka")
 
 
-class SimulationError(RuntimeError):
-    """The run could not deliver everything; ``report`` says what was produced."""
+class SimulationError(StreamsError, RuntimeError):
+    """The run could not deliver everything (``report`` says what was): check the broker."""
 
     def __init__(self, message: str, report: SimulationReport | None = None) -> None:
         super().__init__(message)
