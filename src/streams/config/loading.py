@@ -8,14 +8,17 @@ alert router reuses the same reader and error format.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from streams.config.models import MonitorConfig
 from streams.errors import StreamsError
 
-__all__ = ["ConfigError", "load_config", "one_line", "parse_config", "read_yaml"]
+__all__ = ["ConfigError", "load_config", "one_line", "parse_config", "read_yaml", "validate"]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ConfigError(StreamsError, ValueError):
@@ -31,13 +34,21 @@ def one_line(path: Path | str, exc: ValidationError) -> str:
     return f"{path}: " + "; ".join(problems)
 
 
+def validate(
+    model: type[ModelT], data: object, source: Path | str, error: type[ValueError]
+) -> tuple[ModelT, Path]:
+    """``data`` validated as ``model`` (else ``error`` as one line), and the folder its
+    relative paths resolve against: the file's, or the working directory's."""
+    try:
+        validated = model.model_validate(data)
+    except ValidationError as exc:
+        raise error(one_line(source, exc)) from None
+    return validated, Path(source).parent if isinstance(source, Path) else Path.cwd()
+
+
 def parse_config(data: object, source: Path | str = "<config>") -> MonitorConfig:
     """Validate already-parsed YAML; relative reference paths resolve against the file."""
-    try:
-        config = MonitorConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(one_line(source, exc)) from None
-    base = Path(source).parent if isinstance(source, Path) else Path.cwd()
+    config, base = validate(MonitorConfig, data, source, ConfigError)
     models = [
         m.model_copy(update={"reference": (base / m.reference).resolve()}) for m in config.models
     ]
