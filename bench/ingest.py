@@ -33,7 +33,8 @@ import orjson
 import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.config.models import load_config, prefixed_topics
+from streams.config.loading import load_config
+from streams.config.models import prefixed_topics
 from streams.devtools.local_broker import LocalBroker, free_ports
 from streams.devtools.simulator.model import DEFAULT_MODEL_ID, FEATURES
 from streams.devtools.simulator.producer import simulate, write_reference

@@ -33,7 +33,8 @@ import psutil
 import yaml
 from confluent_kafka import Producer
 
-from streams.config.models import load_config, prefixed_topics
+from streams.config.loading import load_config
+from streams.config.models import prefixed_topics
 from streams.devtools.local_broker import LocalBroker, free_ports
 from streams.devtools.simulator.model import DEFAULT_MODEL_ID, FEATURES
 from streams.devtools.simulator.producer import PRODUCER_CONFIG, simulate, write_reference

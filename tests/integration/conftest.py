@@ -21,7 +21,8 @@ import pytest
 import yaml
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from streams.config.models import load_config, prefixed_topics
+from streams.config.loading import load_config
+from streams.config.models import prefixed_topics
 from streams.devtools.processes import stop_process_group
 from streams.devtools.simulator.model import DEFAULT_MODEL_ID, FEATURES
 from streams.devtools.simulator.producer import write_reference

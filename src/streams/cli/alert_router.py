@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from typing import Any
 
-from streams.cli.kafka import (
+from streams.cli.common import (
+    EXIT_OK,
     add_bootstrap_argument,
+    add_documented_command,
     add_loglevel_argument,
     configure_logging,
+    fail,
+    positive_seconds,
     stop_on_signals,
 )
+from streams.errors import StreamsError
 
 __all__ = ["register"]
+
+HELP = "deliver alerts to PagerDuty (Events API v2) by routing rules"
 
 DESCRIPTION = """\
 Consume alert state changes from --topic and send each one to the PagerDuty Events
@@ -35,27 +41,8 @@ See docs/alert-routing.md for the routing file and the delivery guarantees.
 """
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def register(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``alert-router`` sub-command."""
-    from streams.router.pagerduty import DEFAULT_URL
-
-    parser = subparsers.add_parser(
-        "alert-router",
-        help="deliver alerts to PagerDuty (Events API v2) by routing rules",
-        description=DESCRIPTION,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the alerts come from, and where the undeliverable ones go."""
     add_bootstrap_argument(parser)
     parser.add_argument("--routes", required=True, metavar="FILE", help="routing file (YAML)")
     parser.add_argument("--topic", default="alerts", help="topic to consume (default: %(default)s)")
@@ -70,6 +57,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="consumer group; its committed offsets are the router's progress "
         "(default: %(default)s)",
     )
+
+
+def _add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
+    """How the alerts reach PagerDuty: endpoint, start offset, retries, dry run."""
+    from streams.router.pagerduty import DEFAULT_URL
+
     parser.add_argument(
         "--url", default=DEFAULT_URL, help="Events API v2 endpoint (default: %(default)s)"
     )
@@ -80,32 +73,26 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="where a new group starts: earliest loses nothing, latest skips old alerts "
         "(default: %(default)s)",
     )
-    parser.add_argument(
-        "--backoff-base",
-        type=_positive,
-        default=1.0,
-        metavar="SECONDS",
-        help="first retry delay; doubles per retry (default: %(default)g)",
-    )
-    parser.add_argument(
-        "--backoff-cap",
-        type=_positive,
-        default=60.0,
-        metavar="SECONDS",
-        help="longest retry delay (default: %(default)g)",
-    )
-    parser.add_argument(
-        "--http-timeout",
-        type=_positive,
-        default=10.0,
-        metavar="SECONDS",
-        help="timeout of one request to PagerDuty (default: %(default)g)",
-    )
+    for option, default, help_text in (
+        ("--backoff-base", 1.0, "first retry delay; doubles per retry (default: %(default)g)"),
+        ("--backoff-cap", 60.0, "longest retry delay (default: %(default)g)"),
+        ("--http-timeout", 10.0, "timeout of one request to PagerDuty (default: %(default)g)"),
+    ):
+        parser.add_argument(
+            option, type=positive_seconds, default=default, metavar="SECONDS", help=help_text
+        )
     parser.add_argument(
         "--dry-run",
         action="store_true",
         help="print each event body (routing key masked) instead of sending; commits nothing",
     )
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``alert-router`` sub-command."""
+    parser = add_documented_command(subparsers, "alert-router", HELP, DESCRIPTION, EXAMPLES)
+    _add_source_arguments(parser)
+    _add_delivery_arguments(parser)
     add_loglevel_argument(parser)
     parser.set_defaults(func=run)
     return parser
@@ -116,16 +103,15 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(args.loglevel)
     from streams.backoff import Backoff
     from streams.router.pagerduty import PagerDutySender
-    from streams.router.rules import RoutesError, load_routes, resolve_keys
+    from streams.router.rules import load_routes, resolve_keys
     from streams.router.service import AlertRouter
 
     try:
         routes = load_routes(args.routes)
         keys = resolve_keys(routes, args.routes, allow_missing=args.dry_run)
         backoff = Backoff(base_s=args.backoff_base, cap_s=max(args.backoff_cap, args.backoff_base))
-    except (RoutesError, ValueError) as exc:
-        print(f"streams alert-router: error: {exc}", file=sys.stderr)
-        return 1
+    except (StreamsError, ValueError) as exc:
+        return fail(str(exc), "alert-router")
     router = AlertRouter(
         routes,
         keys,
@@ -149,4 +135,4 @@ def run(args: argparse.Namespace) -> int:
         stats.silenced,
         stats.printed,
     )
-    return 0
+    return EXIT_OK

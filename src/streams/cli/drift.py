@@ -4,14 +4,24 @@ data-pipeline CI. Exit 0 without drift, 1 with drift, 2 on any error."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from streams.config.models import ConfigError, ModelConfig, load_config
-from streams.offline.columns import ColumnsError
-from streams.windows.reference_profile import ReferenceError
+from streams.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_documented_command,
+    add_model_argument,
+    fail,
+    select_model,
+)
+from streams.config.loading import load_config
+from streams.config.models import ModelConfig
+from streams.errors import StreamsError
 
-EXIT_NO_DRIFT, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
+EXIT_NO_DRIFT, EXIT_DRIFT, EXIT_ERROR = EXIT_OK, EXIT_FAILURE, EXIT_USAGE
+
+HELP = "compare two data files with the drift engine (exit 1 on drift)"
 
 DESCRIPTION = """\
 Compare a current data file with a reference (a data file or a profile from
@@ -29,16 +39,14 @@ examples:
 
 
 def _model(config_path: str | None, model_id: str | None) -> ModelConfig | None:
+    """The model whose features and drift settings to use; None without --config."""
     if not config_path:
         return None
-    config = load_config(config_path)
-    model = config.model(model_id) if model_id else config.models[0]
-    if model is None:
-        raise ConfigError(f"{config_path}: no model {model_id!r}")
-    return model
+    return select_model(load_config(config_path), config_path, model_id)
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
+    """Handler of ``streams drift``: the report, and the verdict as the exit status."""
     from tqdm import tqdm
 
     from streams.offline.compare import run_comparison
@@ -50,9 +58,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
             result = run_comparison(
                 Path(args.reference), Path(args.current), model, progress=lambda _: bar.update()
             )
-    except (ConfigError, ReferenceError, ColumnsError, ValueError, OSError) as exc:
-        print(f"streams drift: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    except (StreamsError, ValueError, OSError) as exc:
+        return fail(str(exc), "drift", EXIT_ERROR)
     if args.format == "json":
         text = render_json(result.report, result.meta)
     elif args.format == "html":
@@ -69,13 +76,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "drift",
-        help="compare two data files with the drift engine (exit 1 on drift)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    """Add the ``drift`` sub-command."""
+    p = add_documented_command(sub, "drift", HELP, DESCRIPTION, EPILOG)
     p.add_argument("--reference", required=True, help="reference: .csv/.parquet/.jsonl or .json")
     p.add_argument("--current", required=True, help="current data: .csv, .parquet or .jsonl")
     p.add_argument(
@@ -83,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="monitor config: features, types and drift settings of --model "
         "(default: every reference column, types inferred, default settings)",
     )
-    p.add_argument("--model", help="model id in --config (default: its first model)")
+    add_model_argument(p)
     p.add_argument("--format", choices=["table", "json", "html"], default="table")
     p.add_argument("--output", help="write the report here instead of stdout")
     p.add_argument(

@@ -8,15 +8,14 @@ as one line without a traceback.
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
-from streams.devtools.local_broker import BrokerError, LocalBroker
+from streams.cli.common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
+from streams.devtools.local_broker import LocalBroker
+from streams.kafka.errors import BrokerError
 
 __all__ = ["register"]
 
@@ -26,8 +25,9 @@ def _broker(args: argparse.Namespace) -> LocalBroker:
 
 
 def _fail(command: str, err: BrokerError) -> int:
+    """The broker's error as one line, without the ``error:`` tag: the summary says it."""
     print(f"streams kafka {command}: {err.summary}", file=sys.stderr)
-    return 1
+    return EXIT_FAILURE
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -40,9 +40,9 @@ def _start(args: argparse.Namespace) -> int:
         return _fail("start", err)
     except KeyboardInterrupt:
         print("streams kafka start: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     print(status.bootstrap)
-    return 0
+    return EXIT_OK
 
 
 def _stop(args: argparse.Namespace) -> int:
@@ -55,7 +55,7 @@ def _stop(args: argparse.Namespace) -> int:
         print(f"no broker running for {broker.data_dir}", file=sys.stderr)
     else:
         print(f"stopped Kafka broker pid {pid} ({broker.bootstrap})", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -67,10 +67,47 @@ def _status(args: argparse.Namespace) -> int:
     pid = status.pid if status.pid is not None else "-"
     state = "reachable" if status.reachable else "unreachable"
     print(f"bootstrap={status.bootstrap} pid={pid} {state} data_dir={broker.data_dir}")
-    return 0 if status.reachable else 1
+    return EXIT_OK if status.reachable else EXIT_FAILURE
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+class _Action(NamedTuple):
+    """One action of ``streams kafka``: its help, and its --timeout if it waits."""
+
+    name: str
+    help: str
+    description: str
+    run: Callable[[argparse.Namespace], int]
+    timeout: tuple[float, str] | None = None  # default seconds, help
+
+
+_ACTIONS = (
+    _Action(
+        "start",
+        "start the broker and wait until it serves clients",
+        "Start the broker detached from this shell and return once an admin client "
+        "can list topics; prints the bootstrap address. Does nothing if it already runs.",
+        _start,
+        (60, "give up (and stop the broker) if not ready in time (default: %(default)s)"),
+    ),
+    _Action(
+        "stop",
+        "stop the broker started with `streams kafka start`",
+        "Send SIGTERM to the broker's process group, then SIGKILL after the timeout. "
+        "Succeeds when no broker runs.",
+        _stop,
+        (30, "seconds to wait for a clean shutdown before SIGKILL (default: %(default)s)"),
+    ),
+    _Action(
+        "status",
+        "show whether the broker runs and answers (exit 0 only when reachable)",
+        "Print pid and reachability; exit status 0 when clients can reach the broker, 1 otherwise.",
+        _status,
+    ),
+)
+
+
+def _add_action(sub: argparse._SubParsersAction, action: _Action) -> None:
+    parser = sub.add_parser(action.name, help=action.help, description=action.description)
     parser.add_argument(
         "--port",
         type=int,
@@ -84,50 +121,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="broker config, logs, pid file and topic data (default: <repo>/.kafka/data-PORT)",
     )
-
-
-def add_loglevel_argument(parser: argparse.ArgumentParser, default: str = "info") -> None:
-    """The ``--loglevel`` option of the long-running Kafka client commands."""
-    parser.add_argument(
-        "--loglevel",
-        default=default,
-        choices=["debug", "info", "warning", "error"],
-        help="(default: %(default)s)",
-    )
-
-
-def configure_logging(level: str) -> None:
-    """One log format on stderr for the long-running commands."""
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[threading.Event]:
-    """An event set by SIGTERM or Ctrl-C, so a long-running loop finishes its current
-    step and stops cleanly; the previous handlers come back afterwards."""
-    stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def add_bootstrap_argument(parser: argparse.ArgumentParser) -> None:
-    """The ``--bootstrap`` option every Kafka client command shares."""
-    parser.add_argument(
-        "--bootstrap",
-        default="127.0.0.1:9092",
-        metavar="HOST:PORT",
-        help="Kafka bootstrap servers (default: %(default)s)",
-    )
+    if action.timeout is not None:
+        default, help_text = action.timeout
+        parser.add_argument(
+            "--timeout", type=float, default=default, metavar="SECONDS", help=help_text
+        )
+    parser.set_defaults(func=action.run)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -140,44 +139,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "in .kafka/lib.",
     )
     sub = kafka.add_subparsers(dest="kafka_command", metavar="ACTION", required=True)
-
-    start = sub.add_parser(
-        "start",
-        help="start the broker and wait until it serves clients",
-        description="Start the broker detached from this shell and return once an admin client "
-        "can list topics; prints the bootstrap address. Does nothing if it already runs.",
-    )
-    _common(start)
-    start.add_argument(
-        "--timeout",
-        type=float,
-        default=60,
-        metavar="SECONDS",
-        help="give up (and stop the broker) if not ready in time (default: %(default)s)",
-    )
-    start.set_defaults(func=_start)
-
-    stop = sub.add_parser(
-        "stop",
-        help="stop the broker started with `streams kafka start`",
-        description="Send SIGTERM to the broker's process group, then SIGKILL after the timeout. "
-        "Succeeds when no broker runs.",
-    )
-    _common(stop)
-    stop.add_argument(
-        "--timeout",
-        type=float,
-        default=30,
-        metavar="SECONDS",
-        help="seconds to wait for a clean shutdown before SIGKILL (default: %(default)s)",
-    )
-    stop.set_defaults(func=_stop)
-
-    status = sub.add_parser(
-        "status",
-        help="show whether the broker runs and answers (exit 0 only when reachable)",
-        description="Print pid and reachability; exit status 0 when clients can reach the "
-        "broker, 1 otherwise.",
-    )
-    _common(status)
-    status.set_defaults(func=_status)
+    for action in _ACTIONS:
+        _add_action(sub, action)

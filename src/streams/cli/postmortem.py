@@ -6,10 +6,28 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-EXIT_OK, EXIT_ERROR = 0, 2
+from streams.cli.common import (
+    DEFAULT_BOOTSTRAP,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_documented_command,
+    fail,
+    parse_duration,
+)
+from streams.config.loading import load_config
+from streams.errors import StreamsError
+
+if TYPE_CHECKING:
+    from streams.postmortem.report import Report
+
+EXIT_ERROR = EXIT_USAGE
+
+HELP = "incident report of a model over a time range (Markdown or HTML)"
 
 DESCRIPTION = """\
 Write the incident report of one model over a time range from what the worker
@@ -37,13 +55,12 @@ examples:
 """
 
 
-class UsageError(ValueError):
-    """A bad argument: reported as one line, exit 2."""
+class UsageError(StreamsError, ValueError):
+    """A bad argument of ``streams postmortem``: fix the option the message names."""
 
 
 def _fail(message: str) -> int:
-    print(f"streams postmortem: error: {message}", file=sys.stderr)
-    return EXIT_ERROR
+    return fail(message, "postmortem", EXIT_ERROR)
 
 
 def _time(option: str, text: str) -> float:
@@ -56,8 +73,6 @@ def _time(option: str, text: str) -> float:
 
 
 def _margin(text: str) -> float:
-    from streams.cli.simulate import parse_duration
-
     try:
         return parse_duration(text)
     except ValueError as exc:
@@ -71,57 +86,108 @@ def _format(args: argparse.Namespace) -> str:
     return "html" if suffix in (".html", ".htm") else "md"
 
 
-def cmd_postmortem(args: argparse.Namespace) -> int:
-    from streams.config.models import ConfigError, load_config
+def _range(args: argparse.Namespace) -> tuple[float, float, float]:
+    """FROM, TO and the margin, in epoch seconds; UsageError when they make no range."""
     from streams.postmortem.formats import iso
-    from streams.postmortem.read import ReadError, read_topics
+
+    start, end = _time("--from", args.start), _time("--to", args.end)
+    if end <= start:
+        raise UsageError(f"--to ({iso(end)}) must be after --from ({iso(start)})")
+    margin = _margin(args.margin)
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    return start, end, margin
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where the records are: options win over the config, the config over defaults."""
+
+    bootstrap: str = DEFAULT_BOOTSTRAP
+    results_topic: str = "results"
+    alerts_topic: str = "alerts"
+    dataset_share: float | None = None
+
+    @property
+    def where(self) -> str:
+        return f"topics {self.results_topic!r} and {self.alerts_topic!r} at {self.bootstrap}"
+
+
+def _source(args: argparse.Namespace) -> _Source:
+    source = _Source()
+    if args.config:
+        config = load_config(args.config)
+        model = config.model(args.model)
+        source = _Source(
+            config.kafka.bootstrap,
+            config.kafka.topics.results,
+            config.kafka.topics.alerts,
+            None if model is None else model.drift.dataset_share,
+        )
+    source = replace(
+        source,
+        bootstrap=source.bootstrap if args.bootstrap is None else args.bootstrap,
+        results_topic=source.results_topic if args.results_topic is None else args.results_topic,
+        alerts_topic=source.alerts_topic if args.alerts_topic is None else args.alerts_topic,
+    )
+    for option, value in (
+        ("--bootstrap", source.bootstrap),
+        ("--results-topic", source.results_topic),
+        ("--alerts-topic", source.alerts_topic),
+    ):
+        if not value.strip():
+            raise UsageError(f"{option} must not be empty")
+    return source
+
+
+def _write(args: argparse.Namespace, report: Report, source: str) -> int:
+    """Render the report as --format says and write it to --output, else stdout."""
     from streams.postmortem.render import render_html, render_markdown
+
+    render = render_html if _format(args) == "html" else render_markdown
+    text = render(report, source=source, runbook_base=args.runbook_base)
+    if not args.output:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"{args.output}: cannot write: {exc.strerror}")
+    print(
+        f"{args.output}: {args.model}, {len(report.windows)} windows, "
+        f"{report.fired} fired, {report.resolved} resolved"
+    )
+    return EXIT_OK
+
+
+def cmd_postmortem(args: argparse.Namespace) -> int:
+    """Handler of ``streams postmortem``: read the topics, build the report, write it."""
+    from streams.postmortem.formats import iso
+    from streams.postmortem.read import read_topics
     from streams.postmortem.report import build_report
 
     try:
-        start, end = _time("--from", args.start), _time("--to", args.end)
-        if end <= start:
-            raise UsageError(f"--to ({iso(end)}) must be after --from ({iso(start)})")
-        margin = _margin(args.margin)
-        if args.timeout <= 0:
-            raise UsageError("--timeout must be positive")
-        bootstrap, results_topic, alerts_topic = "127.0.0.1:9092", "results", "alerts"
-        dataset_share = None
-        if args.config:
-            config = load_config(args.config)
-            bootstrap = config.kafka.bootstrap
-            results_topic, alerts_topic = config.kafka.topics.results, config.kafka.topics.alerts
-            model = config.model(args.model)
-            if model is not None:
-                dataset_share = model.drift.dataset_share
-        bootstrap = bootstrap if args.bootstrap is None else args.bootstrap
-        results_topic = results_topic if args.results_topic is None else args.results_topic
-        alerts_topic = alerts_topic if args.alerts_topic is None else args.alerts_topic
-        for option, value in (("--bootstrap", bootstrap), ("--results-topic", results_topic)):
-            if not value.strip():
-                raise UsageError(f"{option} must not be empty")
-        if not alerts_topic.strip():
-            raise UsageError("--alerts-topic must not be empty")
-        topics = [results_topic] if results_topic == alerts_topic else [results_topic, alerts_topic]
+        start, end, margin = _range(args)
+        source = _source(args)
+        results, alerts = source.results_topic, source.alerts_topic
         reads = read_topics(
-            bootstrap,
-            topics,
+            source.bootstrap,
+            [results] if results == alerts else [results, alerts],
             start - margin,
             keep=lambda r: r.get("model_id") == args.model,
             timeout_s=args.timeout,
         )
-    except (UsageError, ConfigError, ReadError) as exc:
+    except StreamsError as exc:
         return _fail(str(exc))
     report = build_report(
         args.model,
         start,
         end,
-        reads[results_topic].records,
-        reads[alerts_topic].records,
+        reads[results].records,
+        reads[alerts].records,
         margin=margin,
-        dataset_share=dataset_share,
+        dataset_share=source.dataset_share,
     )
-    where = f"topics {results_topic!r} and {alerts_topic!r} at {bootstrap}"
     if report.empty:
         seen = sorted(set().union(*(r.models for r in reads.values())))
         others = (
@@ -131,35 +197,15 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
         )
         return _fail(
             f"no result or alert of model {args.model!r} overlaps {iso(report.lo)} → "
-            f"{iso(report.hi)} in {where} ({others})"
+            f"{iso(report.hi)} in {source.where} ({others})"
         )
     read_at = datetime.now(tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    source = f"{where}, read {read_at}"
-    render = render_html if _format(args) == "html" else render_markdown
-    text = render(report, source=source, runbook_base=args.runbook_base)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            return _fail(f"{args.output}: cannot write: {exc.strerror}")
-        print(
-            f"{args.output}: {args.model}, {len(report.windows)} windows, "
-            f"{report.fired} fired, {report.resolved} resolved"
-        )
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
+    return _write(args, report, f"{source.where}, read {read_at}")
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``postmortem`` to the top-level ``streams`` parser; returns its parser."""
-    p = sub.add_parser(
-        "postmortem",
-        help="incident report of a model over a time range (Markdown or HTML)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_documented_command(sub, "postmortem", HELP, DESCRIPTION, EPILOG)
     p.add_argument("--model", required=True, help="model id, as in the records")
     p.add_argument(
         "--from",

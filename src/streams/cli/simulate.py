@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from streams.cli.kafka import add_bootstrap_argument
+from streams.cli.common import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_bootstrap_argument,
+    add_documented_command,
+    duration_argument,
+    fail,
+)
 from streams.devtools.simulator.scenarios import DEFAULT_SHIFTED, DEFAULT_SILENT_ZEROS, SCENARIOS
 
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
+HELP = "produce simulated prediction events (and delayed labels) to Kafka"
+
+DESCRIPTION = (
+    "A synthetic model server: a 'recsys-ranker' classifier with 20 numeric and 5 "
+    "categorical correlated features, a daily cycle, delayed labels and a scenario "
+    "that breaks (or does not break) what the model is served. Durations accept "
+    "90, 90s, 30m, 2h, 1d; --onset and --recover count from the start of the run."
+)
 
 EXAMPLES = """\
 examples:
@@ -26,21 +40,6 @@ examples:
   # the training-data reference that drift is measured against (no broker needed)
   streams simulate --write-reference data/reference.parquet --rows 50000
 """
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in ``90``, ``90s``, ``30m``, ``2h`` or ``1d``; ValueError otherwise."""
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"invalid duration {text!r}: use e.g. 90, 90s, 30m, 2h or 1d")
-    return float(match.group(1)) * _UNITS[match.group(2).lower()]
-
-
-def _duration_arg(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _start_arg(text: str) -> datetime:
@@ -65,26 +64,13 @@ def _one_line_error(parser: argparse.ArgumentParser) -> None:
 
     def error(message: str) -> NoReturn:
         print(f"{parser.prog}: error: {message} (see --help)", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
 
     parser.error = error  # type: ignore[method-assign]
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``simulate`` sub-command."""
-    parser = subparsers.add_parser(
-        "simulate",
-        help="produce simulated prediction events (and delayed labels) to Kafka",
-        description=(
-            "A synthetic model server: a 'recsys-ranker' classifier with 20 numeric and 5 "
-            "categorical correlated features, a daily cycle, delayed labels and a scenario "
-            "that breaks (or does not break) what the model is served. Durations accept "
-            "90, 90s, 30m, 2h, 1d; --onset and --recover count from the start of the run."
-        ),
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _one_line_error(parser)
+def _add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    """What is played: the scenario, its pace and length, and the broker it goes to."""
     parser.add_argument(
         "--scenario",
         choices=list(SCENARIOS),
@@ -99,7 +85,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--duration",
-        type=_duration_arg,
+        type=duration_argument,
         default=7200.0,
         metavar="D",
         help="event time to simulate (default: 2h)",
@@ -118,6 +104,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         metavar="ISO8601",
         help="event time of the start, UTC unless an offset is given (default: now)",
     )
+
+
+def _add_corruption_arguments(parser: argparse.ArgumentParser) -> None:
+    """What the scenario breaks, when, and how much."""
     parser.add_argument(
         "--affect",
         type=_features_arg,
@@ -129,21 +119,28 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--onset",
-        type=_duration_arg,
+        type=duration_argument,
         metavar="D",
         help="when corruption starts (default: duration/3)",
     )
     parser.add_argument(
-        "--recover", type=_duration_arg, metavar="D", help="when values are served correctly again"
+        "--recover",
+        type=duration_argument,
+        metavar="D",
+        help="when values are served correctly again",
     )
     parser.add_argument(
         "--magnitude",
         type=float,
         help="shift in reference standard deviations (sudden-shift, gradual-drift; default: 1)",
     )
+
+
+def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """What is produced besides predictions (labels), and to which topics."""
     parser.add_argument(
         "--label-delay",
-        type=_duration_arg,
+        type=duration_argument,
         default=3600.0,
         metavar="D",
         help="mean delay of the (exponentially distributed) labels (default: 1h)",
@@ -164,6 +161,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="partitions of topics that do not exist yet (default: %(default)s)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _add_reference_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--write-reference``: the training data instead of traffic; no broker needed."""
     parser.add_argument(
         "--write-reference",
         metavar="FILE",
@@ -178,13 +179,22 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=7,
         help="whole days the reference's timestamps cover (default: 7)",
     )
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``simulate`` sub-command."""
+    parser = add_documented_command(subparsers, "simulate", HELP, DESCRIPTION, EXAMPLES)
+    _one_line_error(parser)
+    _add_scenario_arguments(parser)
+    _add_corruption_arguments(parser)
+    _add_output_arguments(parser)
+    _add_reference_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"streams simulate: error: {message}", file=sys.stderr)
-    return code
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    return fail(message, "simulate", code)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -200,9 +210,9 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             return _fail(str(exc))
         except OSError as exc:
-            return _fail(f"cannot write {args.write_reference}: {exc}", 1)
+            return _fail(f"cannot write {args.write_reference}: {exc}", EXIT_FAILURE)
         print(f"wrote {args.rows:,} reference rows to {path} in {time.monotonic() - started:.1f} s")
-        return 0
+        return EXIT_OK
     try:
         report = simulate(
             args.bootstrap,
@@ -229,8 +239,8 @@ def run(args: argparse.Namespace) -> int:
     except SimulationError as exc:
         if exc.report is not None:
             print(exc.report.summary())
-        return _fail(str(exc), 1)
+        return _fail(str(exc), EXIT_FAILURE)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     print(report.summary())
-    return 130 if report.interrupted else 0
+    return EXIT_INTERRUPTED if report.interrupted else EXIT_OK

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from typing import Any
 
-from streams.cli.kafka import (
+from streams.cli.common import (
+    EXIT_OK,
     add_bootstrap_argument,
+    add_documented_command,
     add_loglevel_argument,
     configure_logging,
+    fail,
+    port_number,
+    positive_seconds,
     stop_on_signals,
 )
 
 __all__ = ["register"]
+
+HELP = "sample this node's CPU, memory, disk, network and GPUs to Kafka and /metrics"
 
 DESCRIPTION = """\
 The infrastructure layer's agent for model-server nodes. Every --interval it reads
@@ -36,37 +42,11 @@ says why in the event's nvml_errors (e.g. "nvmlInit: NVML Shared Library Not Fou
 """
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range: {value}")
-    return value
-
-
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``telemetry-agent`` sub-command."""
     from streams.telemetry.agent import DEFAULT_METRICS_PORT, DEFAULT_TOPIC
 
-    parser = subparsers.add_parser(
-        "telemetry-agent",
-        help="sample this node's CPU, memory, disk, network and GPUs to Kafka and /metrics",
-        description=DESCRIPTION,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_documented_command(subparsers, "telemetry-agent", HELP, DESCRIPTION, EXAMPLES)
     add_bootstrap_argument(parser)
     parser.add_argument(
         "--topic",
@@ -79,7 +59,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--interval",
-        type=_positive,
+        type=positive_seconds,
         default=10.0,
         metavar="SECONDS",
         help="seconds between samples (default: %(default)g)",
@@ -92,7 +72,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--metrics-port",
-        type=_port,
+        type=port_number,
         default=DEFAULT_METRICS_PORT,
         help="port of /metrics; 0 picks a free one (default: %(default)s)",
     )
@@ -119,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             agent.close()
         print(event.to_json().decode())
-        return 0
+        return EXIT_OK
 
     agent = TelemetryAgent(
         args.bootstrap,
@@ -134,12 +114,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             port = agent.serve_metrics()
         except OSError as exc:
-            print(
-                f"streams telemetry-agent: error: cannot serve /metrics on "
-                f"{args.metrics_host}:{args.metrics_port}: {exc}",
-                file=sys.stderr,
-            )
-            return 1
+            where = f"{args.metrics_host}:{args.metrics_port}"
+            return fail(f"cannot serve /metrics on {where}: {exc}", "telemetry-agent")
         logging.getLogger("streams.telemetry").info(
             "node %s: sampling every %gs to %s on %s; metrics on http://%s:%d/metrics",
             agent.node_id,
@@ -156,4 +132,4 @@ def run(args: argparse.Namespace) -> int:
         agent.delivered,
         agent.failed,
     )
-    return 0
+    return EXIT_OK

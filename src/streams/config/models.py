@@ -1,8 +1,8 @@
 """The monitor config: one YAML file naming the models, their features, references,
 windows and thresholds.
 
-Validated by pydantic; every error is reported as one line naming the file, the key
-path and the problem, because the person reading it is usually fixing a deploy.
+The pydantic models only: strict (unknown keys are errors) and frozen. Reading the
+file and turning validation errors into one line is :mod:`streams.config.loading`.
 """
 
 from __future__ import annotations
@@ -10,14 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FeatureType = Literal["numeric", "categorical"]
-
-
-class ConfigError(ValueError):
-    """The monitor config is unreadable or invalid; the message says where and why."""
 
 
 class _Strict(BaseModel):
@@ -361,46 +356,3 @@ class MonitorConfig(_Strict):
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)
-
-
-def one_line(path: Path | str, exc: ValidationError) -> str:
-    """A pydantic error as one line: the file, then each key path and its problem."""
-    problems = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        problems.append(f"{where}: {err['msg']}")
-    return f"{path}: " + "; ".join(problems)
-
-
-def parse_config(data: object, source: Path | str = "<config>") -> MonitorConfig:
-    """Validate already-parsed YAML; relative reference paths resolve against the file."""
-    try:
-        config = MonitorConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(one_line(source, exc)) from None
-    base = Path(source).parent if isinstance(source, Path) else Path.cwd()
-    models = [
-        m.model_copy(update={"reference": (base / m.reference).resolve()}) for m in config.models
-    ]
-    return config.model_copy(update={"models": models})
-
-
-def read_yaml(path: Path | str, error: type[ValueError]) -> object:
-    """Parse a YAML file; unreadable files and syntax errors raise ``error`` as one line
-    with the file and the line."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise error(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "?"
-        problem = getattr(exc, "problem", exc)
-        raise error(f"{path}: not valid YAML at {where}: {problem}") from None
-
-
-def load_config(path: Path | str) -> MonitorConfig:
-    return parse_config(read_yaml(path, ConfigError), Path(path))

@@ -13,6 +13,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from streams.devtools.errors import MissingToolError
+from streams.kafka.errors import BrokerError
+
 __all__ = ["JVM_OPTS", "fetch_jars", "find_java", "jars_present", "java_cmd", "run_storage_tool"]
 
 log = logging.getLogger(__name__)
@@ -58,7 +61,6 @@ def java_major(java: str) -> int | None:
 
 def find_java() -> str:
     """The ``java`` on PATH, 17 or newer (an unknown version is given the benefit)."""
-    from streams.devtools.local_broker import MissingToolError
 
     java = shutil.which("java")
     if java is None:
@@ -81,7 +83,6 @@ def fetch_jars(lib_dir: Path, pom_path: Path) -> bool:
 
     Maven is only needed on first use, so its absence is an error only then.
     """
-    from streams.devtools.local_broker import BrokerError, MissingToolError
 
     if jars_present(lib_dir):
         return False
@@ -129,7 +130,6 @@ def java_cmd(java: str, log4j_path: Path, lib_dir: Path, main_class: str, *args:
 
 def run_storage_tool(java: str, log4j_path: Path, lib_dir: Path, cwd: Path, *args: str) -> str:
     """Run ``kafka-storage`` (``kafka.tools.StorageTool``) and return what it printed."""
-    from streams.devtools.local_broker import BrokerError
 
     result = subprocess.run(
         java_cmd(java, log4j_path, lib_dir, "kafka.tools.StorageTool", *args),

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import yaml
 
-from streams.config.models import MonitorConfig, load_config, prefixed_topics
-from streams.devtools.local_broker import BrokerError, LocalBroker, streams_home
+from streams.config.loading import load_config
+from streams.config.models import MonitorConfig, prefixed_topics
+from streams.devtools.local_broker import LocalBroker, streams_home
 from streams.devtools.processes import stop_process_group
+from streams.kafka.errors import BrokerError
 
 DEMO_WINDOW_S = 60
 #: Every topic of the demo (its changelogs too) starts with this, so that each run can

@@ -36,14 +36,12 @@ from streams.devtools.broker_tools import (
     java_cmd,
     run_storage_tool,
 )
+from streams.devtools.errors import BrokerStartError, PortInUseError
+from streams.kafka.errors import BrokerError
 
 __all__ = [
-    "BrokerError",
-    "BrokerStartError",
     "BrokerStatus",
     "LocalBroker",
-    "MissingToolError",
-    "PortInUseError",
     "free_ports",
     "streams_home",
 ]
@@ -52,43 +50,6 @@ log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 """Every listener binds to loopback only: the dev broker must never be reachable from outside."""
-
-
-class BrokerError(Exception):
-    """Root of every error raised while managing the local broker."""
-
-    @property
-    def summary(self) -> str:
-        """First line of the message, for CLIs that must print exactly one line."""
-        text = str(self).strip()
-        return text.splitlines()[0] if text else type(self).__name__
-
-
-class MissingToolError(BrokerError):
-    """``java`` or ``mvn`` is absent: the message is one line saying what to install."""
-
-    def __init__(self, tool: str, message: str) -> None:
-        super().__init__(message)
-        self.tool = tool
-
-
-class PortInUseError(BrokerError):
-    """Another process holds a port the broker needs; starting would attach to a stranger."""
-
-
-class BrokerStartError(BrokerError):
-    """The broker died, or never became reachable, during ``start``.
-
-    ``str()`` carries the last log lines so a failing test shows the cause
-    directly; ``summary`` stays one line for the CLI.
-    """
-
-    def __init__(self, message: str, log_path: Path, log_tail: list[str]) -> None:
-        self.log_path = log_path
-        self.log_tail = log_tail
-        headline = f"{message} (log: {log_path})"
-        body = "\n".join(log_tail)
-        super().__init__(f"{headline}\n{body}" if body else headline)
 
 
 @dataclass(frozen=True)

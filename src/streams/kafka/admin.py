@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ClusterMetadata, NewTopic
 
-from streams.devtools.local_broker import BrokerError
+from streams.kafka.errors import TopicError
 
 __all__ = [
-    "TopicError",
     "TopicSpec",
     "delete_topics_with_prefix",
     "ensure_topics",
@@ -43,10 +42,6 @@ _FATAL = frozenset(
     }
 )
 """Errors that retrying cannot fix (bad spec, no permission); everything else is retried."""
-
-
-class TopicError(BrokerError):
-    """Topics could not be created, or did not show up in metadata, in time."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +79,49 @@ def _ready(md: ClusterMetadata, name: str) -> bool:
     return all(p.leader >= 0 for p in topic.partitions.values())
 
 
+def _take_existing(md: ClusterMetadata, pending: dict[str, TopicSpec]) -> None:
+    """Drop the topics metadata already shows from ``pending``; warn on another shape."""
+    for name in [n for n in pending if n in md.topics and md.topics[n].error is None]:
+        spec = pending.pop(name)
+        have = len(md.topics[name].partitions)
+        if have != spec.partitions:
+            log.warning(
+                "topic %s exists with %d partitions, wanted %d; leaving it as is",
+                name,
+                have,
+                spec.partitions,
+            )
+
+
+def _create(
+    admin: AdminClient, pending: dict[str, TopicSpec], timeout_s: float, created: list[str]
+) -> str | None:
+    """One round of creating the ``pending`` topics: the created ones go from ``pending``
+    to ``created``; returns the last retryable error. TopicError on a fatal one."""
+    new = [
+        NewTopic(name, num_partitions=spec.partitions, replication_factor=1, config=spec.config)
+        for name, spec in pending.items()
+    ]
+    op_timeout = max(1.0, min(10.0, timeout_s))
+    futures = admin.create_topics(new, operation_timeout=op_timeout, request_timeout=op_timeout + 5)
+    last_error = None
+    for name, future in futures.items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            if isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                pending.pop(name, None)
+                continue
+            if isinstance(err, KafkaError) and err.code() in _FATAL:
+                raise TopicError(f"cannot create topic {name!r}: {err.str()}") from exc
+            last_error = str(exc)
+        else:
+            log.info("created topic %s (%d partitions)", name, pending.pop(name).partitions)
+            created.append(name)
+    return last_error
+
+
 def ensure_topics(
     bootstrap: str, topics: Mapping[str, TopicSpec], timeout_s: float = 30
 ) -> list[str]:
@@ -113,41 +151,10 @@ def ensure_topics(
             last_error = str(exc)
             time.sleep(0.2)
             continue
-        for name in [n for n in pending if n in md.topics and md.topics[n].error is None]:
-            spec = pending.pop(name)
-            have = len(md.topics[name].partitions)
-            if have != spec.partitions:
-                log.warning(
-                    "topic %s exists with %d partitions, wanted %d; leaving it as is",
-                    name,
-                    have,
-                    spec.partitions,
-                )
+        _take_existing(md, pending)
         if not pending:
             break
-        new = [
-            NewTopic(name, num_partitions=spec.partitions, replication_factor=1, config=spec.config)
-            for name, spec in pending.items()
-        ]
-        op_timeout = max(1.0, min(10.0, remaining()))
-        futures = admin.create_topics(
-            new, operation_timeout=op_timeout, request_timeout=op_timeout + 5
-        )
-        for name, future in futures.items():
-            try:
-                future.result()
-            except KafkaException as exc:
-                err = exc.args[0] if exc.args else None
-                if isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS:
-                    pending.pop(name, None)
-                    continue
-                if isinstance(err, KafkaError) and err.code() in _FATAL:
-                    raise TopicError(f"cannot create topic {name!r}: {err.str()}") from exc
-                last_error = str(exc)
-            else:
-                pending.pop(name, None)
-                created.append(name)
-                log.info("created topic %s (%d partitions)", name, topics[name].partitions)
+        last_error = _create(admin, pending, remaining(), created) or last_error
         if pending:
             time.sleep(0.2)
 

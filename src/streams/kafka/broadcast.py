@@ -12,7 +12,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
-from streams.devtools.local_broker import BrokerError
+from streams.kafka.errors import BrokerError
 
 #: Large enough for a reference profile with big reservoirs (topics get the same limit).
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024

@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from streams.errors import StreamsError
+
 if TYPE_CHECKING:  # pyarrow is imported where files are read: the worker never needs it
     import pyarrow as pa
 
 SUFFIXES = (".csv", ".parquet", ".jsonl")
 
 
-class ColumnsError(ValueError):
-    """The file cannot be read as a table of numbers and strings; says which and why."""
+class ColumnsError(StreamsError, ValueError):
+    """The data file is not a table of numbers and strings: fix or convert the file it names."""
 
 
 def _read_table(path: Path) -> pa.Table:

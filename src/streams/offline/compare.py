@@ -13,8 +13,8 @@ from streams.drift.engine import DriftReport, Sketch, compare
 from streams.offline.columns import TextColumn, read_columns
 from streams.sketches import NumericSketch
 from streams.windows.reference_profile import (
-    ReferenceError,
     ReferenceProfile,
+    ReferenceProfileError,
     build_profile,
     fold_column,
     row_keys,
@@ -35,7 +35,7 @@ class Comparison:
 def _profile(path: Path, types: dict[str, str] | None) -> ReferenceProfile:
     if path.suffix == ".json":
         if not path.exists():
-            raise ReferenceError(f"{path}: reference not found")
+            raise ReferenceProfileError(f"{path}: reference not found")
         return ReferenceProfile.from_json(path.read_bytes(), str(path))
     return build_profile(read_columns(path), types, source=str(path))
 
@@ -54,18 +54,18 @@ def run_comparison(
     names = list(types or profile.features)
     absent = sorted(set(names) - set(profile.features))
     if absent:
-        raise ReferenceError(f"{reference}: reference lacks features: {', '.join(absent)}")
+        raise ReferenceProfileError(f"{reference}: reference lacks features: {', '.join(absent)}")
     columns = read_columns(current)
     absent = sorted(set(names) - set(columns))
     if absent:
-        raise ReferenceError(f"{current}: current data lacks columns: {', '.join(absent)}")
+        raise ReferenceProfileError(f"{current}: current data lacks columns: {', '.join(absent)}")
     rows = len(columns[names[0]]) if names else 0
     keys = row_keys(rows, CURRENT_SEED)
     sketches = profile.empty_sketches(names)
     for name, sketch in sketches.items():
         column = columns[name]
         if isinstance(sketch, NumericSketch) and isinstance(column, TextColumn):
-            raise ReferenceError(
+            raise ReferenceProfileError(
                 f"{current}: column {name!r} is numeric in the reference, not here"
             )
         fold_column(sketch, column, keys)

@@ -20,14 +20,16 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from streams.errors import StreamsError
+
 #: librdkafka logs each failed connection on stderr; errors here are one line of ours.
 _QUIET = logging.getLogger("streams.postmortem.kafka")
 _QUIET.addHandler(logging.NullHandler())
 _QUIET.propagate = False
 
 
-class ReadError(Exception):
-    """A read that cannot be done; the message is one line for people."""
+class ReadError(StreamsError):
+    """The topics cannot be read: check the broker address and the topic names it gives."""
 
 
 @dataclass

@@ -19,12 +19,12 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from streams.config.models import one_line, read_yaml
+from streams.config.loading import read_yaml, validate
+from streams.errors import StreamsError
 from streams.events.models import AlertCategory, AlertEvent, Severity
 
 __all__ = [
@@ -44,9 +44,8 @@ KEY_LENGTH = 32
 """PagerDuty integration (routing) keys are 32 characters; anything else is a 400."""
 
 
-class RoutesError(ValueError):
-    """The routing file is unreadable or invalid, or a key is missing; the message says
-    where and why (and never contains a key)."""
+class RoutesError(StreamsError, ValueError):
+    """The routing file is invalid or a key is missing: fix what it names (never shows a key)."""
 
 
 class _Strict(BaseModel):
@@ -151,11 +150,7 @@ class RoutingConfig(_Strict):
 
 def parse_routes(data: object, source: Path | str = "<routes>") -> RoutingConfig:
     """Validate already-parsed YAML; relative key files resolve against the file."""
-    try:
-        config = RoutingConfig.model_validate(data)
-    except ValidationError as exc:
-        raise RoutesError(one_line(source, exc)) from None
-    base = Path(source).parent if isinstance(source, Path) else Path.cwd()
+    config, base = validate(RoutingConfig, data, source, RoutesError)
 
     def resolved(route: Route) -> Route:
         if route.routing_key_file is None:

@@ -20,6 +20,14 @@ if __package__:  # imported as streams.telemetry.gpu
 else:  # run as a file, without the package: nvml.py lies beside this one
     from nvml import NvmlReading, read_gpus
 
+try:  # run stand-alone (the standard library and pynvml only), a local stand-in root
+    from streams.errors import StreamsError
+except ImportError:  # pragma: no cover - only without the package on the path
+
+    class StreamsError(Exception):  # type: ignore[no-redef]
+        """Stand-in for the package's error root when this file runs on its own."""
+
+
 __all__ = [
     "SmiError",
     "compare",
@@ -42,8 +50,8 @@ SMI_FIELDS: tuple[tuple[str, str], ...] = (
 """nvidia-smi query field -> NvmlReading attribute, in the order of the query."""
 
 
-class SmiError(RuntimeError):
-    """nvidia-smi is missing, failed, or printed something we cannot parse."""
+class SmiError(StreamsError, RuntimeError):
+    """nvidia-smi is missing, failed or unreadable: check the driver install on the node."""
 
 
 def _smi_number(text: str) -> float | None:

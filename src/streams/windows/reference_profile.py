@@ -18,6 +18,7 @@ import numpy as np
 import orjson
 
 from streams.codec import pack, unpack
+from streams.errors import StreamsError
 from streams.offline.columns import Column, TextColumn
 from streams.sketches import CategoricalSketch, NumericSketch
 from streams.sketches import FeatureSketch as Sketch
@@ -36,8 +37,8 @@ DATA_SUFFIXES = (".csv", ".parquet", ".jsonl")
 FeatureType = Literal["numeric", "categorical"]
 
 
-class ReferenceError(ValueError):
-    """The reference file or profile cannot be used; the message says which and why."""
+class ReferenceProfileError(StreamsError, ValueError):
+    """The reference data or profile cannot be used: rebuild it or fix the config it names."""
 
 
 def _same_bins(a: Sketch, b: Sketch | None) -> bool:
@@ -170,7 +171,7 @@ class ReferenceProfile:
     def from_json(cls, raw: bytes, source: str = "") -> ReferenceProfile:
         data = orjson.loads(raw)
         if data.get("version") != PROFILE_VERSION:
-            raise ReferenceError(
+            raise ReferenceProfileError(
                 f"{source}: profile version {data.get('version')!r} is not "
                 f"supported (expected {PROFILE_VERSION}); rebuild it"
             )
@@ -205,7 +206,7 @@ def build_profile(
     wanted = dict(types) if types else {n: _infer(v) for n, v in columns.items()}
     missing = sorted(set(wanted) - set(columns))
     if missing:
-        raise ReferenceError(f"{source}: reference data lacks columns: {', '.join(missing)}")
+        raise ReferenceProfileError(f"{source}: reference data lacks columns: {', '.join(missing)}")
     rows = len(next(iter(columns.values()), []))
     keys = row_keys(rows, REFERENCE_SEED)
     features: dict[str, Sketch] = {}
@@ -217,7 +218,7 @@ def build_profile(
             if not (isinstance(values, np.ndarray) and values.dtype.kind == "f"):
                 bad = next((v for v in values if v is not None and not _is_number(v)), None)
                 if bad is not None:
-                    raise ReferenceError(
+                    raise ReferenceProfileError(
                         f"{source}: column {name!r} is numeric in the config but holds {bad!r}"
                     )
             base = bins_from.features.get(name) if bins_from else None
@@ -237,7 +238,7 @@ def build_profile(
 def load_reference(path: Path, types: Mapping[str, FeatureType] | None = None) -> ReferenceProfile:
     """Load a stored profile (.json) or profile a data file on the fly."""
     if not path.exists():
-        raise ReferenceError(f"{path}: reference not found")
+        raise ReferenceProfileError(f"{path}: reference not found")
     if path.suffix == ".json":
         profile = ReferenceProfile.from_json(path.read_bytes(), str(path))
     elif path.suffix in DATA_SUFFIXES:
@@ -245,17 +246,19 @@ def load_reference(path: Path, types: Mapping[str, FeatureType] | None = None) -
 
         profile = build_profile(read_columns(path), types, source=str(path))
     else:
-        raise ReferenceError(
+        raise ReferenceProfileError(
             f"{path}: unsupported reference; use a .json profile or a "
             f"{', '.join(DATA_SUFFIXES)} data file"
         )
     if types:
         absent = sorted(set(types) - set(profile.features))
         if absent:
-            raise ReferenceError(f"{path}: profile lacks configured features: {', '.join(absent)}")
+            raise ReferenceProfileError(
+                f"{path}: profile lacks configured features: {', '.join(absent)}"
+            )
         wrong = sorted(n for n, t in types.items() if profile.types[n] != t)
         if wrong:
-            raise ReferenceError(
+            raise ReferenceProfileError(
                 f"{path}: feature types differ from the config for: {', '.join(wrong)}"
             )
     return profile

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from confluent_kafka import KafkaException, Producer
 
-from streams.devtools.local_broker import BrokerError
 from streams.kafka.admin import TopicSpec, ensure_topics
 from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG, MAX_MESSAGE_BYTES
+from streams.kafka.errors import BrokerError
 from streams.windows.reference_profile import ReferenceProfile
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
 
-from streams.devtools.local_broker import BrokerStartError, LocalBroker, free_ports
+from streams.devtools.errors import BrokerStartError
+from streams.devtools.local_broker import LocalBroker, free_ports
 from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
 
 pytestmark = pytest.mark.integration

@@ -186,9 +186,7 @@ def pairs(n: int, accuracy: float) -> PerformanceSketch:
     """n labelled classification pairs, round(n * accuracy) of them right."""
     right = round(n * accuracy)
     sketch = PerformanceSketch()
-    sketch.update_batch(
-        np.full(n, 0.9), np.array([1] * right + [0] * (n - right)), np.zeros(n)
-    )
+    sketch.update_batch(np.full(n, 0.9), np.array([1] * right + [0] * (n - right)), np.zeros(n))
     return sketch
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from streams.cli.main import main
-from streams.config.models import ConfigError, load_config
+from streams.config.loading import ConfigError, load_config
 
 GOOD = """
 models:

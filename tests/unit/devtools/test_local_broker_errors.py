@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.devtools.local_broker import (
-    BrokerError,
-    LocalBroker,
-    MissingToolError,
-    PortInUseError,
-    free_ports,
-    streams_home,
-)
+from streams.devtools.errors import MissingToolError, PortInUseError
+from streams.devtools.local_broker import LocalBroker, free_ports, streams_home
+from streams.kafka.errors import BrokerError
 
 
 def _ports() -> dict[str, int]:

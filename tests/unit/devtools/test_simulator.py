@@ -12,7 +12,8 @@ import orjson
 import pytest
 from scipy.stats import ks_2samp
 
-from streams.cli.simulate import parse_duration, register
+from streams.cli.common import parse_duration
+from streams.cli.simulate import register
 from streams.devtools.simulator.arrivals import ArrivalProcess
 from streams.devtools.simulator.datafiles import read_columns, write_rows
 from streams.devtools.simulator.features import (

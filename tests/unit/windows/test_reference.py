@@ -12,8 +12,8 @@ from streams.devtools.simulator.datafiles import write_rows
 from streams.sketches import NumericSketch
 from streams.windows.reference_profile import (
     DEFAULT_BINS,
-    ReferenceError,
     ReferenceProfile,
+    ReferenceProfileError,
     build_profile,
     infer_type,
     load_reference,
@@ -66,11 +66,11 @@ def test_profile_round_trip_and_type_errors(tmp_path: Path) -> None:
     assert back.features["x"].to_dict() == profile.features["x"].to_dict()
     path = tmp_path / "p.json"
     path.write_bytes(profile.to_json())
-    with pytest.raises(ReferenceError, match="types differ from the config for: x"):
+    with pytest.raises(ReferenceProfileError, match="types differ from the config for: x"):
         load_reference(path, {"x": "categorical"})
-    with pytest.raises(ReferenceError, match="lacks configured features: y"):
+    with pytest.raises(ReferenceProfileError, match="lacks configured features: y"):
         load_reference(path, {"y": "numeric"})
-    with pytest.raises(ReferenceError, match="is numeric in the config but holds 'oops'"):
+    with pytest.raises(ReferenceProfileError, match="is numeric in the config but holds 'oops'"):
         build_profile({"x": [1.0, "oops"]}, {"x": "numeric"})
 
 

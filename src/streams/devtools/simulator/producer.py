@@ -34,6 +34,7 @@ from streams.devtools.simulator.labels import LabelDraw, LabelQueue
 from streams.devtools.simulator.model import DEFAULT_MODEL_ID, DEFAULT_MODEL_VERSION, EventGenerator
 from streams.devtools.simulator.run_report import SimulationReport
 from streams.devtools.simulator.scenarios import Scenario, make_scenario
+from streams.errors import StreamsError
 from streams.kafka.admin import TopicSpec, ensure_topics
 
 PRODUCER_CONFIG: dict[str, Any] = {
@@ -50,8 +51,8 @@ REFERENCE_START = datetime(2024, 1, 1, tzinfo=UTC)
 _KAFKA_LOG = logging.getLogger("streams.devtools.simulator.kafka")
 
 
-class SimulationError(RuntimeError):
-    """The run could not deliver everything; ``report`` says what was produced."""
+class SimulationError(StreamsError, RuntimeError):
+    """The run could not deliver everything (``report`` says what was): check the broker."""
 
     def __init__(self, message: str, report: SimulationReport | None = None) -> None:
         super().__init__(message)

@@ -1,0 +1,178 @@
+"""What every ``streams`` command shares: exit codes, the one-line error, the options
+that mean the same everywhere (bootstrap, model, log level), argument types, the
+monitor config with its command-line overrides, logging and signal handling.
+
+One copy here keeps the commands alike: an operator who learnt ``--bootstrap`` or
+the error format on one command can rely on it on the next."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from streams.config.loading import ConfigError, load_config
+from streams.config.models import ModelConfig, MonitorConfig
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+"""The command could not do its job; the one line on stderr says why."""
+EXIT_USAGE = 2
+"""Bad arguments (argparse's own code); also any error of the commands whose 1 is a
+finding rather than a failure (``drift``: 1 means drift)."""
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+"""Stopped by Ctrl-C, as a shell reports it."""
+
+LOGLEVELS = ("debug", "info", "warning", "error")
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+
+_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
+
+
+def fail(message: str, command: str | None = None, code: int = EXIT_FAILURE) -> int:
+    """Print ``streams [COMMAND]: error: MESSAGE`` on stderr, as argparse does, and
+    return ``code`` for the command to exit with."""
+    prog = f"streams {command}" if command else "streams"
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return code
+
+
+def positive_seconds(text: str) -> float:
+    """Argument type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``90``, ``90s``, ``30m``, ``2h`` or ``1d``; ValueError otherwise."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"invalid duration {text!r}: use e.g. 90, 90s, 30m, 2h or 1d")
+    return float(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def duration_argument(text: str) -> float:
+    """Argument type: a duration as :func:`parse_duration` reads it."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def port_number(text: str) -> int:
+    """Argument type: a TCP port, 0 to 65535 (0: the system picks a free one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {value}")
+    return value
+
+
+def add_documented_command(
+    sub: argparse._SubParsersAction, name: str, help: str, description: str, epilog: str
+) -> argparse.ArgumentParser:
+    """A sub-command's parser whose description and examples keep their line breaks."""
+    return sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def add_bootstrap_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--bootstrap`` option of the Kafka client commands that take no config."""
+    help_text = "Kafka bootstrap servers (default: %(default)s)"
+    parser.add_argument(
+        "--bootstrap", default=DEFAULT_BOOTSTRAP, metavar="HOST:PORT", help=help_text
+    )
+
+
+def add_bootstrap_override(parser: argparse.ArgumentParser) -> None:
+    """The ``--bootstrap`` option of the commands that read a monitor config: the same
+    file across environments, only the address differs."""
+    parser.add_argument("--bootstrap", help="override kafka.bootstrap of the config")
+
+
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--model`` option that picks one model of ``--config``."""
+    parser.add_argument("--model", help="model id in --config (default: its first model)")
+
+
+def add_loglevel_argument(
+    parser: argparse.ArgumentParser,
+    default: str = "info",
+    help: str | None = "(default: %(default)s)",
+) -> None:
+    """The ``--loglevel`` option of the long-running commands."""
+    parser.add_argument("--loglevel", default=default, choices=list(LOGLEVELS), help=help)
+
+
+def configure_logging(level: str) -> None:
+    """One log format on stderr for the long-running commands."""
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGTERM or Ctrl-C, so a long-running loop finishes its current
+    step and stops cleanly; the previous handlers come back afterwards."""
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def config_or_demo(path: str | None) -> MonitorConfig:
+    """The monitor config at ``path``; without one, the demo's (the simulator's model)."""
+    if path is None:
+        from streams.devtools.demo import demo_config
+
+        print(
+            "streams: no --config given: using the demo config (simulator's model)", file=sys.stderr
+        )
+        return demo_config()
+    return load_config(path)
+
+
+def with_overrides(config: MonitorConfig, args: argparse.Namespace) -> MonitorConfig:
+    """The same config file across environments: only the addresses differ."""
+    if getattr(args, "bootstrap", None):
+        kafka = config.kafka.model_copy(update={"bootstrap": args.bootstrap})
+        config = config.model_copy(update={"kafka": kafka})
+    if getattr(args, "metrics_host", None):
+        worker = config.worker.model_copy(update={"metrics_host": args.metrics_host})
+        config = config.model_copy(update={"worker": worker})
+    return config
+
+
+def select_model(config: MonitorConfig, path: str, model_id: str | None) -> ModelConfig:
+    """The model ``--model`` names in the config at ``path``, else its first model;
+    ConfigError when the config has no such model."""
+    model = config.model(model_id) if model_id else config.models[0]
+    if model is None:
+        raise ConfigError(f"{path}: no model {model_id!r}")
+    return model

@@ -1,0 +1,35 @@
+"""``streams config check FILE``: validate a monitor config and the references it names."""
+
+from __future__ import annotations
+
+import argparse
+
+from streams.cli.common import EXIT_OK, fail
+from streams.config.loading import load_config
+from streams.errors import StreamsError
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of ``streams config check``: exit 0 when valid, 1 with the first problem."""
+    from streams.windows.reference_profile import load_reference
+
+    try:
+        config = load_config(args.file)
+        for model in config.models:
+            load_reference(model.reference, model.features)
+    except StreamsError as exc:
+        return fail(str(exc))
+    names = ", ".join(f"{m.id} ({len(m.features)} features)" for m in config.models)
+    print(f"{args.file}: ok: {names}")
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``config`` command group (one action: ``check``)."""
+    p = sub.add_parser("config", help="validate a monitor config")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser(
+        "check", help="validate FILE and its references; exit 1 when invalid"
+    )
+    check.add_argument("file")
+    check.set_defaults(func=run)

@@ -1,0 +1,102 @@
+"""``streams reference build|publish``: profile training data once, and hand a model's
+reference to the running workers through the compacted references topic."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from streams.cli.common import (
+    EXIT_OK,
+    add_bootstrap_override,
+    add_model_argument,
+    fail,
+    select_model,
+    with_overrides,
+)
+from streams.config.loading import load_config
+from streams.errors import StreamsError
+
+PUBLISH_DESCRIPTION = (
+    "Publish the configured reference of a model, or a new one profiled "
+    "from --input on the configured reference's bins, to the compacted references "
+    "topic. Workers read it at start and switch to it while running; a profile on "
+    "other bins is refused (live windows are sketched on the configured bins)."
+)
+
+
+def build(args: argparse.Namespace) -> int:
+    """Handler of ``streams reference build``: writes the profile to --output."""
+    from tqdm import tqdm
+
+    from streams.offline.columns import read_columns
+    from streams.windows.reference_profile import build_profile
+
+    try:
+        types = None
+        if args.config:
+            types = select_model(load_config(args.config), args.config, args.model).features
+        columns = read_columns(Path(args.input))
+        with tqdm(
+            total=len(types or columns), desc="profiling features", unit="feature", disable=None
+        ) as bar:
+            profile = build_profile(
+                columns, types, bins=args.bins, source=args.input, progress=lambda _: bar.update()
+            )
+    except (StreamsError, ValueError, OSError) as exc:
+        return fail(str(exc))
+    Path(args.output).write_bytes(profile.to_json())
+    print(f"{args.output}: {profile.rows} rows, {len(profile.features)} features")
+    return EXIT_OK
+
+
+def publish(args: argparse.Namespace) -> int:
+    """Handler of ``streams reference publish``: running workers switch to the profile."""
+    from streams.offline.columns import read_columns
+    from streams.windows.reference_profile import build_profile, load_reference
+    from streams.windows.reference_updates import publish_reference
+
+    try:
+        config = with_overrides(load_config(args.config), args)
+        model = select_model(config, args.config, args.model)
+        profile = load_reference(model.reference, model.features)
+        if args.input:
+            columns = read_columns(Path(args.input))
+            profile = build_profile(columns, model.features, source=args.input, bins_from=profile)
+        topic = config.kafka.topics.references
+        size = publish_reference(config.kafka.bootstrap, topic, model.id, profile)
+    except (StreamsError, ValueError, OSError) as exc:
+        return fail(str(exc))
+    print(
+        f"{topic}: published the reference of {model.id} ({profile.rows} rows, "
+        f"{len(profile.features)} features, {size} bytes); running workers switch to it"
+    )
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``reference`` command group: ``build`` and ``publish``."""
+    p = sub.add_parser("reference", help="build reference profiles")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    r = actions.add_parser(
+        "build",
+        help="profile a training-data file (CSV, Parquet or JSONL)",
+        description="Profile the reference data once: quantile bins, "
+        "histograms, category counts and data-quality rates per feature.",
+    )
+    r.add_argument("--input", required=True, help="data file: .csv, .parquet or .jsonl")
+    r.add_argument("--output", required=True, help="profile to write (.json)")
+    r.add_argument("--config", help="take feature names and types from this monitor config")
+    add_model_argument(r)
+    r.add_argument("--bins", type=int, default=10, help="quantile bins per numeric feature")
+    r.set_defaults(func=build)
+    r = actions.add_parser(
+        "publish",
+        help="publish a model's reference to the references topic (workers pick it up)",
+        description=PUBLISH_DESCRIPTION,
+    )
+    r.add_argument("--config", required=True, help="monitor config YAML")
+    add_model_argument(r)
+    r.add_argument("--input", help="new reference data (.csv, .parquet, .jsonl)")
+    add_bootstrap_override(r)
+    r.set_defaults(func=publish)

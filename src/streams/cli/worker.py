@@ -1,0 +1,43 @@
+"""``streams worker``: the monitoring worker (stage 1 and stage 2) on a monitor config."""
+
+from __future__ import annotations
+
+import argparse
+
+from streams.cli.common import (
+    add_bootstrap_override,
+    add_loglevel_argument,
+    config_or_demo,
+    fail,
+    with_overrides,
+)
+from streams.errors import StreamsError
+
+DESCRIPTION = (
+    "Consume predictions, fold them into windowed sketches, "
+    "evaluate each window against the reference and emit results, alerts "
+    "and Prometheus metrics. Stops cleanly on SIGTERM or Ctrl-C."
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of ``streams worker``: runs until SIGTERM or Ctrl-C."""
+    from streams.worker.run import run_worker
+
+    try:
+        config = with_overrides(config_or_demo(args.config), args)
+        return run_worker(config, print_alerts=args.print_alerts, loglevel=args.loglevel)
+    except StreamsError as exc:
+        return fail(str(exc))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``worker`` sub-command."""
+    help_text = "run the monitoring worker (stage 1 and stage 2)"
+    p = sub.add_parser("worker", help=help_text, description=DESCRIPTION)
+    p.add_argument("--config", help="monitor config YAML (default: the demo config)")
+    p.add_argument("--print-alerts", action="store_true", help="print each alert as one line")
+    add_bootstrap_override(p)
+    p.add_argument("--metrics-host", help="override worker.metrics_host (0.0.0.0 in containers)")
+    add_loglevel_argument(p, default="warning", help=None)
+    p.set_defaults(func=run)
