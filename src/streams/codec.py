@@ -19,8 +19,7 @@ _UNVERSIONED = ord("{")
 
 
 class FormatError(StreamsError, ValueError):
-    """Bytes of another format version (or damaged ones): run the worker version that
-    wrote them, or let them age out (the message says which form and version)."""
+    """Bytes of another format version, or damaged: run the version that wrote them."""
 
 
 def pack(version: int, body: Any) -> bytes:

@@ -255,11 +255,5 @@ def _loaded_after_import(module: str, names: tuple[str, ...]) -> list[str]:
 
 
 def test_the_decisions_import_neither_faust_nor_a_kafka_client() -> None:
-    assert _loaded_after_import("streams.alerting.evaluate", ("faust", "mode", "aiokafka")) == []
-
-
-def test_the_decisions_import_no_confluent_kafka() -> None:
-    silences = Path(__file__).parents[3] / "src/streams/alerting/silences.py"
-    if "confluent_kafka" in silences.read_text():
-        pytest.skip("alerting/silences.py still holds its CLI (issue 11: split in progress)")
-    assert _loaded_after_import("streams.alerting.evaluate", ("confluent_kafka",)) == []
+    clients = ("faust", "mode", "aiokafka", "confluent_kafka")
+    assert _loaded_after_import("streams.alerting.evaluate", clients) == []
