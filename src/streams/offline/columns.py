@@ -8,13 +8,15 @@ as NaN) and text columns dictionary codes (:class:`TextColumn`), or object array
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from streams.errors import StreamsError
+from streams.sketches.categories import category_name, is_integral_name
 
 if TYPE_CHECKING:  # pyarrow is imported where files are read: the worker never needs it
     import pyarrow as pa
@@ -66,33 +68,64 @@ def _is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
 
 
+#: What a categorical column was stored as: text, or numbers named as categories.
+SourceKind = Literal["text", "integer", "float", "boolean"]
+
+
+def _source_kind(kind: pa.DataType) -> SourceKind:
+    import pyarrow as pa
+
+    if pa.types.is_boolean(kind):
+        return "boolean"
+    if pa.types.is_integer(kind):
+        return "integer"
+    return "float" if pa.types.is_floating(kind) else "text"
+
+
 @dataclass(frozen=True)
 class TextColumn:
-    """A text column as dictionary codes: counting its categories is one bincount, not
-    a pass over a Python object per cell. The last name is None, the code of missing
-    cells."""
+    """A categorical column as dictionary codes: counting its categories is one
+    bincount, not a pass over a Python object per cell. ``names`` are canonical
+    category names (sketches/categories.py); the last is None, the code of missing
+    cells. ``kind`` says what the file stored, so a float-coded column can be told."""
 
     codes: np.ndarray  # one code per row, indexing ``names``
     names: tuple[str | None, ...]
+    kind: SourceKind = "text"
 
     @classmethod
     def encode(cls, column: pa.ChunkedArray) -> TextColumn:
+        """Text kept as it is; numbers and booleans named by :func:`category_name`."""
         import pyarrow as pa
 
         encoded = column.combine_chunks()  # unifies the chunks' dictionaries
         if not pa.types.is_dictionary(encoded.type):
             encoded = encoded.dictionary_encode()
-        names = (*encoded.dictionary.to_pylist(), None)
+        kind = _source_kind(encoded.type.value_type)
+        values = encoded.dictionary.to_pylist()
+        names = (*(values if kind == "text" else map(category_name, values)), None)
         codes = encoded.indices.fill_null(len(names) - 1).to_numpy(zero_copy_only=False)
-        return cls(codes, names)
+        return cls(codes, names, kind)
 
     def __len__(self) -> int:
         return int(self.codes.size)
 
     def counts(self) -> dict[str | None, int]:
-        """Rows per category (None: missing), present ones only."""
+        """Rows per category (None: missing), present ones only; names that a float
+        column's NaN shares with missing cells add up."""
         counts = np.bincount(self.codes, minlength=len(self.names)).tolist()
-        return {name: n for name, n in zip(self.names, counts, strict=True) if n}
+        out: dict[str | None, int] = {}
+        for name, n in zip(self.names, counts, strict=True):
+            if n:
+                out[name] = out.get(name, 0) + n
+        return out
+
+    @property
+    def float_coded(self) -> bool:
+        """Stored as floats, every value integral: integer codes that a reader (or a
+        null) turned into floats."""
+        present = [n for n in self.names if n is not None]
+        return self.kind == "float" and bool(present) and all(map(is_integral_name, present))
 
     def objects(self) -> np.ndarray:
         """An object array whose cells share one ``str`` per distinct value."""
@@ -102,9 +135,11 @@ class TextColumn:
 Column = np.ndarray | TextColumn
 
 
-def read_columns(path: Path | str) -> dict[str, Column]:
+def read_columns(path: Path | str, categorical: Collection[str] = ()) -> dict[str, Column]:
     """Every column of the file, by name: numbers as float64 arrays (missing as NaN),
-    text as a :class:`TextColumn`."""
+    text as a :class:`TextColumn`. Columns named in ``categorical`` are read as
+    categories whatever their type: integers exactly (no detour through floats),
+    booleans as 1 and 0, by the names live events get."""
     import pyarrow as pa
 
     path = Path(path)
@@ -116,10 +151,10 @@ def read_columns(path: Path | str) -> dict[str, Column]:
             kind = kind.value_type
             if not _is_text(kind):
                 column = column.cast(kind)
-        if _is_numeric(kind):
-            out[name] = column.cast(pa.float64()).to_numpy()
-        elif _is_text(kind):
+        if _is_text(kind) or (name in categorical and _is_numeric(kind)):
             out[name] = TextColumn.encode(column)
+        elif _is_numeric(kind):
+            out[name] = column.cast(pa.float64()).to_numpy()
         else:
             raise ColumnsError(
                 f"{path}: column {name!r} has type {kind}; only numbers and strings are supported"

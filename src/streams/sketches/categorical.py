@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from streams.sketches.base import Sketch
 from streams.sketches.bytes import Reader, header
+from streams.sketches.categories import value_counts
 
 OTHER = "__other__"
 _KIND = b"C"
@@ -84,22 +85,14 @@ class CategoricalSketch(Sketch):
         self.update_batch([value])
 
     def update_batch(self, values: Iterable[object], keys: object = None) -> None:
-        """Fold many values at once; ``None`` counts as missing, other values by ``str``.
+        """Fold many values at once, by their canonical names (sketches/categories.py:
+        ``3``, ``3.0`` and ``"3"`` are one category; ``None`` and NaN count as missing).
         ``keys`` is ignored: it lets callers fold every kind of sketch alike."""
-        if not isinstance(values, Sequence):
-            values = list(values)
-        try:
-            batch = Counter(values)
-            named = all(c is None or type(c) is str for c in batch)
-        except TypeError:  # unhashable values
-            named = False
-        if not named:  # name by str() before counting, so that 1, 1.0 and True stay apart
-            batch = Counter(v if v is None or type(v) is str else str(v) for v in values)
-        self.update_counts(batch)
+        self.update_counts(value_counts(values))
 
     def update_counts(self, counts: Mapping[str | None, int]) -> None:
         """Fold the category counts of many values (None: missing ones) at once, e.g.
-        of a dictionary-encoded column."""
+        of a dictionary-encoded column; the keys must be canonical names already."""
         batch = Counter(counts)
         missing = batch.pop(None, 0)
         self.missing += missing

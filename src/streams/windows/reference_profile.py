@@ -10,7 +10,7 @@ sample that the multivariate test needs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +22,7 @@ from streams.errors import StreamsError
 from streams.offline.columns import Column, TextColumn
 from streams.sketches import CategoricalSketch, NumericSketch
 from streams.sketches import FeatureSketch as Sketch
+from streams.sketches.categories import looks_float_coded, looks_unbounded
 from streams.sketches.collection import sketches_from_json, sketches_to_json
 from streams.sketches.numeric import DEFAULT_RESERVOIR
 
@@ -111,6 +112,9 @@ class ReferenceProfile:
     features: dict[str, Sketch]
     rows: int
     source: str = ""
+    #: Categorical features the data file stored as integral floats (not saved: only
+    #: :func:`reference_warnings` needs it, when the profile is built).
+    float_coded: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def types(self) -> dict[str, FeatureType]:
@@ -210,6 +214,7 @@ def build_profile(
     rows = len(next(iter(columns.values()), []))
     keys = row_keys(rows, REFERENCE_SEED)
     features: dict[str, Sketch] = {}
+    float_coded: set[str] = set()
     for name, kind in wanted.items():
         values = columns[name]
         if kind == "numeric":
@@ -228,11 +233,57 @@ def build_profile(
                 sketch = numeric_bins(values, bins, sample_size)
         else:
             sketch = CategoricalSketch()
+            if _float_coded(values):
+                float_coded.add(name)
         fold_column(sketch, values, keys)
         features[name] = sketch
         if progress:
             progress(name)
-    return ReferenceProfile(features, rows, source)
+    return ReferenceProfile(features, rows, source, frozenset(float_coded))
+
+
+def _float_coded(values: Sequence[object] | Column) -> bool:
+    """A categorical column stored as floats, all of them integral."""
+    if isinstance(values, TextColumn):
+        return values.float_coded
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        present = values[~np.isnan(values)]
+        return bool(present.size) and bool(np.all(np.mod(present, 1) == 0))
+    return False
+
+
+def categorical_names(types: Mapping[str, FeatureType] | None) -> list[str]:
+    """The features to read as categories (``read_columns(..., categorical=)``)."""
+    return [n for n, t in (types or {}).items() if t == "categorical"]
+
+
+def reference_warnings(profile: ReferenceProfile) -> list[str]:
+    """One line per categorical feature whose reference looks float-coded or unbounded:
+    either makes live windows drift for no reason (docs/drift.md)."""
+    lines = []
+    for name, sketch in profile.features.items():
+        if not isinstance(sketch, CategoricalSketch):
+            continue
+        tracked = sorted(sketch.tracked)
+        if name in profile.float_coded:
+            lines.append(
+                f"{name}: categorical, but the reference stores it as integral floats "
+                f"({tracked[0]}.0, ...); categories are named as integers, like served ones"
+            )
+        elif looks_float_coded(tracked):
+            lines.append(
+                f"{name}: categories look float-coded ({tracked[0]!r}, ...) while served "
+                "integers are named '3', not '3.0': rebuild the profile with this version"
+            )
+        overflowed = sketch.n > sum(sketch.tracked.values())
+        distinct = sketch.max_categories + 1 if overflowed else len(tracked)
+        if looks_unbounded(distinct, sketch.n, sketch.max_categories):
+            seen = f"more than {sketch.max_categories}" if overflowed else str(distinct)
+            lines.append(
+                f"{name}: {seen} distinct categories in {sketch.n} values looks unbounded "
+                "(an id?): windows will be full of new categories; make it numeric or drop it"
+            )
+    return lines
 
 
 def load_reference(path: Path, types: Mapping[str, FeatureType] | None = None) -> ReferenceProfile:
@@ -244,7 +295,8 @@ def load_reference(path: Path, types: Mapping[str, FeatureType] | None = None) -
     elif path.suffix in DATA_SUFFIXES:
         from streams.offline.columns import read_columns
 
-        profile = build_profile(read_columns(path), types, source=str(path))
+        columns = read_columns(path, categorical=categorical_names(types))
+        profile = build_profile(columns, types, source=str(path))
     else:
         raise ReferenceProfileError(
             f"{path}: unsupported reference; use a .json profile or a "
