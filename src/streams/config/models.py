@@ -24,6 +24,8 @@ class Thresholds(_Strict):
 
     missing_rate_delta: float = Field(default=0.1, gt=0, le=1)
     zero_rate_delta: float = Field(default=0.1, gt=0, le=1)
+    #: share of a window in categories the reference never saw (a data_drift finding)
+    new_category_share: float = Field(default=0.05, gt=0, le=1)
     min_window_events: int = Field(default=100, ge=1)
 
 

@@ -7,6 +7,7 @@ run it, so a backtest answers exactly what the live pipeline would have.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ from streams.drift.ks import ks_test
 from streams.drift.mmd import mmd_test
 from streams.drift.multiple_testing import adjust_p_values
 from streams.drift.psi import psi
-from streams.sketches import CategoricalSketch, NumericSketch
+from streams.sketches import OTHER, CategoricalSketch, NumericSketch
 from streams.sketches import FeatureSketch as Sketch
 
 #: The statistic each method decides on (a p-value for the p-value methods).
@@ -46,6 +47,8 @@ class FeatureDrift:
     threshold: float = float("nan")
     value: float = float("nan")  # the deciding statistic; p-values after correction
     drifted: bool = False
+    #: Categories the reference never saw: their share of the window (categorical only).
+    new_categories: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,22 +81,55 @@ def numeric_statistics(reference: NumericSketch, current: NumericSketch) -> dict
     }
 
 
+#: New categories named in a feature's result, largest share first.
+NEW_CATEGORIES_SHOWN = 10
+
+
+def new_categories(reference: Counter[str], current: Counter[str]) -> dict[str, float]:
+    """Categories of the window that the reference never saw, with their share of the
+    window's non-missing values, largest first. Against a reference over its capacity
+    none is new (any may be in its ``__other__``), nor is the window's own ``__other__``."""
+    total = sum(current.values())
+    if OTHER in reference or not total:
+        return {}
+    shares = [(c, n / total) for c, n in current.items() if c not in reference and c != OTHER]
+    return dict(sorted(shares, key=lambda item: (-item[1], item[0])))
+
+
+def _against(reference: Counter[str], current: Counter[str]) -> Counter[str]:
+    """The window's counts as the reference can tell them apart: against a reference
+    over its capacity, a category it does not track is in its ``__other__``."""
+    if OTHER not in reference:
+        return current
+    regrouped: Counter[str] = Counter()
+    for category, n in current.items():
+        regrouped[category if category in reference else OTHER] += n
+    return regrouped
+
+
 def categorical_statistics(
     reference: CategoricalSketch, current: CategoricalSketch
-) -> dict[str, float]:
-    """Statistics on the category counts of both sides (the union of their categories)."""
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Statistics on the category counts of both sides (the union of their categories),
+    and the categories the reference never saw with their shares (:func:`new_categories`),
+    whose sum is the statistic ``new_category_share``."""
     if not current.n or not reference.n:
-        return {}
-    test = chi_squared(reference.counts, current.counts)
-    _, ref, cur = aligned_counts(reference.counts, current.counts)
-    return {
+        return {}, {}
+    ref_counts = reference.counts
+    cur_counts = _against(ref_counts, current.counts)
+    test = chi_squared(ref_counts, cur_counts)
+    _, ref, cur = aligned_counts(ref_counts, cur_counts)
+    new = new_categories(ref_counts, cur_counts)
+    statistics = {
         "chi2": test.statistic,
         "chi2_p_value": test.p_value,
         "chi2_effect_size": test.effect_size,
         "psi": psi(ref, cur),
         "jensen_shannon": jensen_shannon(ref, cur),
         "hellinger": hellinger(ref, cur),
+        "new_category_share": sum(new.values()),
     }
+    return statistics, new
 
 
 def feature_statistics(name: str, reference: Sketch, current: Sketch) -> FeatureDrift:
@@ -103,7 +139,9 @@ def feature_statistics(name: str, reference: Sketch, current: Sketch) -> Feature
         return FeatureDrift(name, "numeric", numeric_statistics(reference, current))
     if not isinstance(reference, CategoricalSketch):
         raise TypeError(f"{name}: categorical window against a numeric reference")
-    return FeatureDrift(name, "categorical", categorical_statistics(reference, current))
+    statistics, new = categorical_statistics(reference, current)
+    shown = dict(list(new.items())[:NEW_CATEGORIES_SHOWN])
+    return FeatureDrift(name, "categorical", statistics, new_categories=shown)
 
 
 def decide(features: list[FeatureDrift], counts: Mapping[str, int], config: DriftConfig) -> None:

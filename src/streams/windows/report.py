@@ -86,6 +86,22 @@ def quality(name: str, cur: Sketch, ref: Sketch, limits: Thresholds) -> tuple[di
     return stats, breaches
 
 
+def _new_category_breach(drift: FeatureDrift, limits: Thresholds) -> Breach | None:
+    """The new-category finding: categories the reference never saw take more than
+    ``new_category_share`` of the window. It comes before the feature's drift breach,
+    so an alert on the feature names it: it is usually why the feature drifted."""
+    share = drift.statistics.get("new_category_share", 0.0)
+    if share <= limits.new_category_share:
+        return None
+    return Breach(
+        drift.name,
+        AlertCategory.data_drift,
+        "new_category_share",
+        share,
+        limits.new_category_share,
+    )
+
+
 def evaluate_features(
     current: Mapping[str, Sketch],
     reference: Mapping[str, Sketch],
@@ -104,6 +120,9 @@ def evaluate_features(
         stats, breaches = quality(
             drift.name, current[drift.name], baseline[drift.name], config.thresholds
         )
+        new = _new_category_breach(drift, config.thresholds)
+        if new:
+            breaches.append(new)
         if drift.drifted:
             breaches.append(
                 Breach(
@@ -186,6 +205,11 @@ def result_record(
             "share_drifted": report.drift.share_drifted,
         },
         "multivariate": report.drift.multivariate,
+        "new_categories": {
+            f.name: f.drift.new_categories
+            for f in report.features
+            if f.drift and f.drift.new_categories
+        },
         "breaches": [
             {
                 "feature": b.feature,
