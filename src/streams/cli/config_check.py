@@ -10,13 +10,18 @@ from streams.errors import StreamsError
 
 
 def run(args: argparse.Namespace) -> int:
-    """Handler of ``streams config check``: exit 0 when valid, 1 with the first problem."""
-    from streams.windows.reference_profile import load_reference
+    """Handler of ``streams config check``: exit 0 when valid, 1 with the first problem;
+    a reference that will make windows drift for no reason (float-coded or unbounded
+    categories) is a warning line, not a failure."""
+    from streams.cli.reference import print_warnings
+    from streams.windows.reference_profile import load_reference, reference_warnings
 
     try:
         config = load_config(args.file)
         for model in config.models:
-            load_reference(model.reference, model.features)
+            profile = load_reference(model.reference, model.features)
+            where = f"{args.file}: {model.id}: {model.reference}"
+            print_warnings("config check", where, reference_warnings(profile))
     except StreamsError as exc:
         return fail(str(exc))
     names = ", ".join(f"{m.id} ({len(m.features)} features)" for m in config.models)

@@ -4,6 +4,7 @@ reference to the running workers through the compacted references topic."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from streams.cli.common import (
@@ -25,18 +26,29 @@ PUBLISH_DESCRIPTION = (
 )
 
 
+def print_warnings(command: str, where: str, lines: list[str]) -> None:
+    """One ``streams COMMAND: warning: WHERE: ...`` line on stderr per warning; the exit
+    status stays what the command decides."""
+    for line in lines:
+        print(f"streams {command}: warning: {where}: {line}", file=sys.stderr)
+
+
 def build(args: argparse.Namespace) -> int:
     """Handler of ``streams reference build``: writes the profile to --output."""
     from tqdm import tqdm
 
     from streams.offline.columns import read_columns
-    from streams.windows.reference_profile import build_profile
+    from streams.windows.reference_profile import (
+        build_profile,
+        categorical_names,
+        reference_warnings,
+    )
 
     try:
         types = None
         if args.config:
             types = select_model(load_config(args.config), args.config, args.model).features
-        columns = read_columns(Path(args.input))
+        columns = read_columns(Path(args.input), categorical=categorical_names(types))
         with tqdm(
             total=len(types or columns), desc="profiling features", unit="feature", disable=None
         ) as bar:
@@ -45,6 +57,7 @@ def build(args: argparse.Namespace) -> int:
             )
     except (StreamsError, ValueError, OSError) as exc:
         return fail(str(exc))
+    print_warnings("reference build", args.input, reference_warnings(profile))
     Path(args.output).write_bytes(profile.to_json())
     print(f"{args.output}: {profile.rows} rows, {len(profile.features)} features")
     return EXIT_OK
@@ -53,7 +66,11 @@ def build(args: argparse.Namespace) -> int:
 def publish(args: argparse.Namespace) -> int:
     """Handler of ``streams reference publish``: running workers switch to the profile."""
     from streams.offline.columns import read_columns
-    from streams.windows.reference_profile import build_profile, load_reference
+    from streams.windows.reference_profile import (
+        build_profile,
+        categorical_names,
+        load_reference,
+    )
     from streams.windows.reference_updates import publish_reference
 
     try:
@@ -61,7 +78,8 @@ def publish(args: argparse.Namespace) -> int:
         model = select_model(config, args.config, args.model)
         profile = load_reference(model.reference, model.features)
         if args.input:
-            columns = read_columns(Path(args.input))
+            names = categorical_names(model.features)
+            columns = read_columns(Path(args.input), categorical=names)
             profile = build_profile(columns, model.features, source=args.input, bins_from=profile)
         topic = config.kafka.topics.references
         size = publish_reference(config.kafka.bootstrap, topic, model.id, profile)

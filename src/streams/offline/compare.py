@@ -16,6 +16,7 @@ from streams.windows.reference_profile import (
     ReferenceProfile,
     ReferenceProfileError,
     build_profile,
+    categorical_names,
     fold_column,
     row_keys,
 )
@@ -37,7 +38,8 @@ def _profile(path: Path, types: dict[str, str] | None) -> ReferenceProfile:
         if not path.exists():
             raise ReferenceProfileError(f"{path}: reference not found")
         return ReferenceProfile.from_json(path.read_bytes(), str(path))
-    return build_profile(read_columns(path), types, source=str(path))
+    columns = read_columns(path, categorical=categorical_names(types))
+    return build_profile(columns, types, source=str(path))
 
 
 def run_comparison(
@@ -55,7 +57,7 @@ def run_comparison(
     absent = sorted(set(names) - set(profile.features))
     if absent:
         raise ReferenceProfileError(f"{reference}: reference lacks features: {', '.join(absent)}")
-    columns = read_columns(current)
+    columns = read_columns(current, categorical=categorical_names(types))
     absent = sorted(set(names) - set(columns))
     if absent:
         raise ReferenceProfileError(f"{current}: current data lacks columns: {', '.join(absent)}")

@@ -233,23 +233,13 @@ def build_profile(
                 sketch = numeric_bins(values, bins, sample_size)
         else:
             sketch = CategoricalSketch()
-            if _float_coded(values):
-                float_coded.add(name)
+            if isinstance(values, TextColumn) and values.float_coded:
+                float_coded.add(name)  # a bare float array cannot tell: ints read so too
         fold_column(sketch, values, keys)
         features[name] = sketch
         if progress:
             progress(name)
     return ReferenceProfile(features, rows, source, frozenset(float_coded))
-
-
-def _float_coded(values: Sequence[object] | Column) -> bool:
-    """A categorical column stored as floats, all of them integral."""
-    if isinstance(values, TextColumn):
-        return values.float_coded
-    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
-        present = values[~np.isnan(values)]
-        return bool(present.size) and bool(np.all(np.mod(present, 1) == 0))
-    return False
 
 
 def categorical_names(types: Mapping[str, FeatureType] | None) -> list[str]:
@@ -267,8 +257,8 @@ def reference_warnings(profile: ReferenceProfile) -> list[str]:
         tracked = sorted(sketch.tracked)
         if name in profile.float_coded:
             lines.append(
-                f"{name}: categorical, but the reference stores it as integral floats "
-                f"({tracked[0]}.0, ...); categories are named as integers, like served ones"
+                f"{name}: categorical, but stored as integral floats ({tracked[0]}.0, ...): "
+                f"named as integers ({tracked[0]!r}), as served ones are; is it a number?"
             )
         elif looks_float_coded(tracked):
             lines.append(
