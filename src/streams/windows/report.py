@@ -160,6 +160,21 @@ def window_summaries(
     return out
 
 
+def _breach_records(report: WindowReport) -> list[dict[str, Any]]:
+    """Every breach of the window, flat: what routers and dashboards filter on."""
+    return [
+        {
+            "feature": b.feature,
+            "category": b.category.value,
+            "statistic": b.statistic,
+            "value": b.value,
+            "threshold": b.threshold,
+        }
+        for f in report.features
+        for b in f.breaches
+    ]
+
+
 def result_record(
     window: WindowAggregate,
     config: ModelConfig,
@@ -210,17 +225,7 @@ def result_record(
             for f in report.features
             if f.drift and f.drift.new_categories
         },
-        "breaches": [
-            {
-                "feature": b.feature,
-                "category": b.category.value,
-                "statistic": b.statistic,
-                "value": b.value,
-                "threshold": b.threshold,
-            }
-            for f in report.features
-            for b in f.breaches
-        ],
+        "breaches": _breach_records(report),
         "reference": reference,
         "proxy": dict(proxy),
         "reference_source": reference_source,
