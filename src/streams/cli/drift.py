@@ -1,5 +1,6 @@
-"""``streams drift``: the live drift engine over two files, for backtests and for
-data-pipeline CI. Exit 0 without drift, 1 with drift, 2 on any error."""
+"""``streams drift``: the live drift engine and data-quality checks over two files, for
+backtests and for data-pipeline CI. Exit 0 without a finding, 1 with drift or a
+data-quality finding, 2 on any error."""
 
 from __future__ import annotations
 
@@ -21,12 +22,15 @@ from streams.errors import StreamsError
 
 EXIT_NO_DRIFT, EXIT_DRIFT, EXIT_ERROR = EXIT_OK, EXIT_FAILURE, EXIT_USAGE
 
-HELP = "compare two data files with the drift engine (exit 1 on drift)"
+HELP = "compare two data files with the drift engine (exit 1 on drift or bad data)"
 
 DESCRIPTION = """\
 Compare a current data file with a reference (a data file or a profile from
 `streams reference build`) using the same sketches, methods, thresholds and
-multiple-testing correction as the worker. Exit status: 0 no drift, 1 drift,
+multiple-testing correction as the worker, and the worker's data-quality checks:
+per feature the missing rate, the zero rate and the share of values outside the
+reference's [min, max], each against the reference's own (limits: the model's
+thresholds). Exit status: 0 no finding, 1 drift or a data-quality finding,
 2 error (unreadable file, bad config, missing columns).
 """
 
@@ -60,19 +64,15 @@ def cmd_drift(args: argparse.Namespace) -> int:
             )
     except (StreamsError, ValueError, OSError) as exc:
         return fail(str(exc), "drift", EXIT_ERROR)
-    if args.format == "json":
-        text = render_json(result.report, result.meta)
-    elif args.format == "html":
-        text = render_html(result.report, result.meta, result.reference, result.current)
-    else:
-        text = render_table(result.report, result.meta)
+    render = {"json": render_json, "html": render_html}.get(args.format, render_table)
+    text = render(result)
     if args.output:
         Path(args.output).write_text(text + "\n")
     else:
         print(text)
     report = result.report
     drifted = report.dataset_drifted if args.fail_on == "dataset" else report.share_drifted > 0
-    return EXIT_DRIFT if drifted else EXIT_NO_DRIFT
+    return EXIT_DRIFT if drifted or result.quality_breaches else EXIT_NO_DRIFT
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -93,6 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["feature", "dataset"],
         default="feature",
         help="exit 1 when any feature drifts (default), or only on the dataset verdict "
-        "(share of drifted features >= drift.dataset_share)",
+        "(share of drifted features >= drift.dataset_share); a data-quality finding "
+        "exits 1 either way",
     )
     p.set_defaults(func=cmd_drift)

@@ -24,6 +24,14 @@ class Thresholds(_Strict):
 
     missing_rate_delta: float = Field(default=0.1, gt=0, le=1)
     zero_rate_delta: float = Field(default=0.1, gt=0, le=1)
+    out_of_range_rate_delta: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Share of finite values outside the reference's [min, max], above the "
+        "reference's own share. Data from the reference's distribution falls outside in "
+        "about 2/(N+1) of draws for N reference rows, so 0.05 holds from ~100 rows.",
+    )
     #: share of a window in categories the reference never saw (a data_drift finding)
     new_category_share: float = Field(default=0.05, gt=0, le=1)
     min_window_events: int = Field(default=100, ge=1)

@@ -1,5 +1,6 @@
 """Offline comparison of two files with the live engine: profile the reference (or load
-its stored profile), sketch the current file on the reference's bins, and compare."""
+its stored profile), sketch the current file on the reference's bins, and evaluate them
+as the worker evaluates a window (:func:`evaluate_features`): drift and data quality."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streams.config.models import DriftConfig, ModelConfig
-from streams.drift.engine import DriftReport, Sketch, compare
-from streams.offline.columns import TextColumn, read_columns
+import numpy as np
+
+from streams.config.models import ModelConfig
+from streams.drift.engine import DriftReport, Sketch
+from streams.events.models import AlertCategory
+from streams.offline.columns import Column, TextColumn, read_columns
 from streams.sketches import NumericSketch
 from streams.windows.reference_profile import (
     ReferenceProfile,
@@ -20,9 +24,13 @@ from streams.windows.reference_profile import (
     fold_column,
     row_keys,
 )
+from streams.windows.report import Breach, FeatureResult, evaluate_features
 
 #: Key seeds of the two sides' rows: fixed, so the same files give the same report.
 CURRENT_SEED = 2
+
+#: The model id of a comparison without ``--config``.
+OFFLINE_MODEL = "offline"
 
 
 @dataclass
@@ -31,6 +39,18 @@ class Comparison:
     reference: dict[str, Sketch]
     current: dict[str, Sketch]
     meta: dict[str, Any]
+    #: Per feature, the worker's statistics and breaches (drift and data quality).
+    features: list[FeatureResult]
+    #: False when the file has fewer rows than ``min_window_events``: as in a live
+    #: window, nothing is a finding then.
+    quality_judged: bool = True
+
+    @property
+    def quality_breaches(self) -> list[Breach]:
+        """The data-quality findings, feature by feature."""
+        return [
+            b for f in self.features for b in f.breaches if b.category is AlertCategory.data_quality
+        ]
 
 
 def _profile(path: Path, types: dict[str, str] | None) -> ReferenceProfile:
@@ -40,6 +60,38 @@ def _profile(path: Path, types: dict[str, str] | None) -> ReferenceProfile:
         return ReferenceProfile.from_json(path.read_bytes(), str(path))
     columns = read_columns(path, categorical=categorical_names(types))
     return build_profile(columns, types, source=str(path))
+
+
+def _numeric_column(name: str, column: Column, path: Path) -> Column:
+    """A column for a numeric sketch: a text column holding only missing cells (how
+    CSV and Parquet type an all-empty column) is all-NaN numbers; other text refused."""
+    if isinstance(column, TextColumn):
+        if any(column.names[code] is not None for code in np.unique(column.codes)):
+            raise ReferenceProfileError(
+                f"{path}: column {name!r} is numeric in the reference, not here"
+            )
+        return np.full(len(column), np.nan)
+    return column
+
+
+def _sketch_current(
+    profile: ReferenceProfile, names: list[str], current: Path
+) -> tuple[dict[str, Sketch], int]:
+    """The current file's columns folded into sketches on the reference's bins."""
+    kinds = {n: t for n, t in profile.types.items() if n in names}
+    columns = read_columns(current, categorical=categorical_names(kinds))
+    absent = sorted(set(names) - set(columns))
+    if absent:
+        raise ReferenceProfileError(f"{current}: current data lacks columns: {', '.join(absent)}")
+    rows = len(columns[names[0]]) if names else 0
+    keys = row_keys(rows, CURRENT_SEED)
+    sketches = profile.empty_sketches(names)
+    for name, sketch in sketches.items():
+        column = columns[name]
+        if isinstance(sketch, NumericSketch):
+            column = _numeric_column(name, column, current)
+        fold_column(sketch, column, keys)
+    return sketches, rows
 
 
 def run_comparison(
@@ -57,24 +109,14 @@ def run_comparison(
     absent = sorted(set(names) - set(profile.features))
     if absent:
         raise ReferenceProfileError(f"{reference}: reference lacks features: {', '.join(absent)}")
-    columns = read_columns(current, categorical=categorical_names(types))
-    absent = sorted(set(names) - set(columns))
-    if absent:
-        raise ReferenceProfileError(f"{current}: current data lacks columns: {', '.join(absent)}")
-    rows = len(columns[names[0]]) if names else 0
-    keys = row_keys(rows, CURRENT_SEED)
-    sketches = profile.empty_sketches(names)
-    for name, sketch in sketches.items():
-        column = columns[name]
-        if isinstance(sketch, NumericSketch) and isinstance(column, TextColumn):
-            raise ReferenceProfileError(
-                f"{current}: column {name!r} is numeric in the reference, not here"
-            )
-        fold_column(sketch, column, keys)
+    sketches, rows = _sketch_current(profile, names, current)
     if progress:
         progress("current")
-    drift = model.drift if model else DriftConfig()
-    report = compare(profile.features, sketches, drift)
+    if model is None:
+        model = ModelConfig(id=OFFLINE_MODEL, features=profile.types, reference=reference)
+    ref = {n: profile.features[n] for n in names}
+    window = evaluate_features(sketches, ref, model, rows)
+    drift = model.drift
     meta = {
         "reference": str(reference),
         "current": str(current),
@@ -86,5 +128,7 @@ def run_comparison(
             "correction": drift.correction,
             "dataset_share": drift.dataset_share,
         },
+        "thresholds": model.thresholds.model_dump(),
     }
-    return Comparison(report, {n: profile.features[n] for n in names}, sketches, meta)
+    judged = rows >= model.thresholds.min_window_events
+    return Comparison(window.drift, ref, sketches, meta, window.features, judged)

@@ -2,8 +2,10 @@
 
 Drift comes from the drift engine (streams/drift/engine.py: each feature's method by
 type and window size, p-values corrected across the model's features). Data quality
-is checked here: missing-rate and zero-rate increases over the reference (the
-"feature pipeline serves zeros" failure). Any breach is a finding for its feature.
+is checked here: increases over the reference of the missing rate, the zero rate (the
+"feature pipeline serves zeros" failure) and the share of values outside the
+reference's range. Any breach is a finding for its feature. ``streams drift`` calls
+:func:`evaluate_features` too, so offline and live findings are one computation.
 """
 
 from __future__ import annotations
@@ -48,41 +50,48 @@ def _rate(part: int, total: int) -> float:
     return part / total if total else 0.0
 
 
+def out_of_range(sketch: NumericSketch) -> int:
+    """Finite values below the bins' ``lo`` or above their ``hi``: on a reference's bins
+    (its min and max), the values outside the reference's range."""
+    return int(sketch.counts[0] + sketch.counts[-1])
+
+
+def _range_rates(cur: NumericSketch, ref: NumericSketch) -> tuple[float, float] | None:
+    """The current and reference shares outside the reference's range; None when the
+    reference has no values (no range) or the two sides are not on the same bounds."""
+    if not ref.n or (cur.lo, cur.hi) != (ref.lo, ref.hi):
+        return None
+    return _rate(out_of_range(cur), cur.n), _rate(out_of_range(ref), ref.n)
+
+
 def quality(name: str, cur: Sketch, ref: Sketch, limits: Thresholds) -> tuple[dict, list[Breach]]:
-    """Missing (and NaN) share, and for numeric features the zero share, against the
-    reference's."""
+    """Missing (and NaN) share, and for numeric features the zero share and the share
+    outside the reference's [min, max], each against the reference's own. The one
+    data-quality check of the worker and of ``streams drift``."""
     stats: dict[str, float] = {}
-    breaches: list[Breach] = []
+    increases: list[tuple[str, float, float]] = []  # (rate, current - reference, limit)
     if isinstance(cur, NumericSketch) and isinstance(ref, NumericSketch):
         cur_missing, ref_missing = cur.missing + cur.nan, ref.missing + ref.nan
         stats["zero_rate"] = _rate(cur.zeros, cur.n)
         stats["mean"] = cur.mean if cur.n else float("nan")
         zero_delta = stats["zero_rate"] - _rate(ref.zeros, ref.n)
-        if zero_delta > limits.zero_rate_delta:
-            breaches.append(
-                Breach(
-                    name,
-                    AlertCategory.data_quality,
-                    "zero_rate_delta",
-                    zero_delta,
-                    limits.zero_rate_delta,
-                )
+        increases.append(("zero_rate", zero_delta, limits.zero_rate_delta))
+        rates = _range_rates(cur, ref)
+        if rates is not None:
+            stats["out_of_range_rate"] = rates[0]
+            increases.append(
+                ("out_of_range_rate", rates[0] - rates[1], limits.out_of_range_rate_delta)
             )
     else:
         cur_missing, ref_missing = cur.missing, ref.missing
     stats["missing_rate"] = _rate(cur_missing, cur.total)
-    delta = stats["missing_rate"] - _rate(ref_missing, ref.total)
-    if delta > limits.missing_rate_delta:
-        breaches.insert(
-            0,
-            Breach(
-                name,
-                AlertCategory.data_quality,
-                "missing_rate_delta",
-                delta,
-                limits.missing_rate_delta,
-            ),
-        )
+    missing_delta = stats["missing_rate"] - _rate(ref_missing, ref.total)
+    increases.insert(0, ("missing_rate", missing_delta, limits.missing_rate_delta))
+    breaches = [
+        Breach(name, AlertCategory.data_quality, f"{rate}_delta", delta, limit)
+        for rate, delta, limit in increases
+        if delta > limit
+    ]
     return stats, breaches
 
 
