@@ -6,9 +6,12 @@ fixed sets. Pass a registry in (tests use a fresh ``CollectorRegistry``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from streams.events.decode import REASONS
+from streams.events.models import AlertCategory
 from streams.windows.report import FeatureResult
 
 PREFIX = "streams"
@@ -186,6 +189,13 @@ class PipelineMetrics:
             ["model", "category", "severity"],
             registry=r,
         )
+        self.alert_flaps = Counter(
+            name("alert", "flaps"),
+            "Incidents that fired again within FLAP_WINDOWS windows of their resolve "
+            "(streams/alerting/lifecycle.py), by category.",
+            ["model", "category"],
+            registry=r,
+        )
 
     def observe_performance(self, model_id: str, body: dict) -> None:
         """Cohort gauges are bounded by the configured cohort attributes' values."""
@@ -206,6 +216,11 @@ class PipelineMetrics:
             delta = metrics.get("accuracy_delta")
             if delta is not None and delta == delta:
                 self.shadow_accuracy_delta.labels(model_id, shadow).set(delta)
+
+    def observe_flaps(self, model_id: str, categories: Sequence[AlertCategory]) -> None:
+        """Count the incidents that a decision saw fire again soon after resolving."""
+        for category in categories:
+            self.alert_flaps.labels(model_id, category.value).inc()
 
     def observe_shadows(self, model_id: str, summary: dict[str, dict[str, float]]) -> None:
         for shadow, values in summary.items():
