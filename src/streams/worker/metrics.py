@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from streams.alerting.lifecycle import FLAP_WINDOWS
 from streams.events.decode import REASONS
 from streams.events.models import AlertCategory
 from streams.windows.report import FeatureResult
@@ -30,6 +31,11 @@ FEATURE_GAUGES = {
     "jensen_shannon": "Jensen-Shannon distance (base 2) to the reference, last window.",
     "ks_p_value": "Two-sample KS p-value (uncorrected) against the reference, last window.",
 }
+
+#: The flap counter's help: a resolve that did not hold (streams/alerting/lifecycle.py).
+FLAPS_HELP = (
+    f"Incidents that fired again within {FLAP_WINDOWS} windows of their resolve, by category."
+)
 
 
 def name(subsystem: str, metric: str, unit: str = "") -> str:
@@ -190,11 +196,7 @@ class PipelineMetrics:
             registry=r,
         )
         self.alert_flaps = Counter(
-            name("alert", "flaps"),
-            "Incidents that fired again within FLAP_WINDOWS windows of their resolve "
-            "(streams/alerting/lifecycle.py), by category.",
-            ["model", "category"],
-            registry=r,
+            name("alert", "flaps"), FLAPS_HELP, ["model", "category"], registry=r
         )
 
     def observe_performance(self, model_id: str, body: dict) -> None:
