@@ -20,12 +20,12 @@ history) exactly as the worker saves it afterwards.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from streams.alerting.infra import NodeState, newly_silent, observe
-from streams.alerting.lifecycle import Signal, step
+from streams.alerting.lifecycle import Decided, Incident, Signal, step
 from streams.alerting.signals import (
     correlate,
     feature_signals,
@@ -33,14 +33,15 @@ from streams.alerting.signals import (
     online_signals,
     slo_signals,
     transition_alert,
+    window_decided,
 )
 from streams.alerting.silences import active_silence
 from streams.alerting.slo import breached, latency_summary
 from streams.config.models import InfraConfig, ModelConfig
 from streams.drift.engine import Sketch, compare
-from streams.events.models import AlertEvent, TelemetryEvent
+from streams.events.models import AlertCategory, AlertEvent, TelemetryEvent
+from streams.labels.performance_windows import MIN_RECENT_LABELS, ORPHAN_SUBJECT, orphan_signals
 from streams.labels.performance_windows import evaluate as evaluate_performance
-from streams.labels.performance_windows import orphan_signals
 from streams.labels.proxy import proxy_metrics, score_baseline
 from streams.windows.aggregate import WindowAggregate
 from streams.windows.reference_choice import ReferenceChooser
@@ -57,21 +58,54 @@ from streams.windows.stage2 import ModelState, Ready
 @dataclass(frozen=True, slots=True)
 class WindowDecision:
     """One window evaluation: its record on ``results``, the alerts to deliver before
-    it, the report (for the metrics) and the table writes it implies (None: delete)."""
+    it, the report (for the metrics), the table writes it implies (None: delete) and
+    the categories whose incident flapped (fired again soon after its resolve)."""
 
     record: dict[str, Any]
     alerts: list[AlertEvent]
     report: WindowReport
     writes: dict[str, bytes | None]
+    flaps: list[AlertCategory] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class PerformanceDecision:
     """One step of a performance evaluation: alerts to deliver, then its record (None
-    when only orphan labels spoke and no window was re-evaluated)."""
+    when only orphan labels spoke and no window was re-evaluated), and the categories
+    whose incident flapped."""
 
     alerts: list[AlertEvent]
     record: dict[str, Any] | None
+    flaps: list[AlertCategory] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Stepped:
+    """The alerts of one lifecycle step, and the categories that flapped in it."""
+
+    alerts: list[AlertEvent]
+    flaps: list[AlertCategory]
+
+
+def step_alerts(
+    config: ModelConfig,
+    incidents: dict[str, Incident],
+    signals: list[Signal],
+    window: tuple[int, int],
+    decided: Decided,
+) -> Stepped:
+    """Step a model's incidents by one window (start, end): its transitions as alerts."""
+    alerting = config.alerting
+    transitions = step(
+        incidents,
+        signals,
+        window[0],
+        alerting.fire_after_windows,
+        alerting.resolve_after_windows,
+        decided=decided,
+    )
+    alerts = [transition_alert(config.id, t, *window) for t in transitions]
+    return Stepped(alerts, [t.category for t in transitions if t.flap])
 
 
 def evaluate_window(
@@ -93,21 +127,14 @@ def evaluate_window(
         state.flagged.discard(start)
     state.record_latency(window, config.window_s)
     latency = latency_summary(window, state.latency_history, end, config.latency_slo)
-    alerts: list[AlertEvent] = []
+    stepped = Stepped([], [])
     writes: dict[str, bytes | None] = {}
     if ready.revision == 0:
         writes = chooser.observe(start, window.features)
         _count_predictions(state, window, config)
         signals = _window_signals(config, state, window, report, reference, proxy, chooser)
-        alerting = config.alerting
-        transitions = step(
-            state.incidents,
-            signals,
-            start,
-            alerting.fire_after_windows,
-            alerting.resolve_after_windows,
-        )
-        alerts = [transition_alert(config.id, t, start, end) for t in transitions]
+        decided = window_decided(window.count, config.thresholds)
+        stepped = step_alerts(config, state.incidents, signals, (start, end), decided)
     record = result_record(
         window,
         config,
@@ -119,7 +146,7 @@ def evaluate_window(
         proxy=proxy,
         reference_source=spec.reference.source,
     )
-    return WindowDecision(record, alerts, report, writes)
+    return WindowDecision(record, stepped.alerts, report, writes, stepped.flaps)
 
 
 def _clear_windows(
@@ -195,7 +222,8 @@ def evaluate_performance_windows(
 ) -> list[PerformanceDecision]:
     """Re-evaluate every performance window labels reached (each with its next revision),
     in order; the orphan-label signal joins each step, or stands alone when no window
-    changed. Empty when performance is off or nothing changed."""
+    changed (a step that decides no cohort). Empty when performance is off or nothing
+    changed."""
     if not _performance_pending(spec, state):
         return []
     config = spec.config
@@ -203,32 +231,29 @@ def evaluate_performance_windows(
     decisions = []
     if orphans and not state.perf.dirty:  # only orphans came: nothing to re-evaluate
         latest = max(state.perf.windows, default=0)
-        decisions.append(
-            PerformanceDecision(_performance_alerts(config, state, orphans, latest), None)
-        )
+        stepped = _performance_step(config, state, orphans, latest, [])
+        decisions.append(PerformanceDecision(stepped.alerts, None, stepped.flaps))
     for start in sorted(state.perf.dirty):
-        body, signals = evaluate_performance(state.perf, start, config.performance)
-        alerts = _performance_alerts(config, state, signals + orphans, start)
+        body, signals, clear = evaluate_performance(state.perf, start, config.performance)
+        stepped = _performance_step(config, state, signals + orphans, start, clear)
         record = {"model_id": config.id, "evaluated_at": now, **body}
-        decisions.append(PerformanceDecision(alerts, record))
+        decisions.append(PerformanceDecision(stepped.alerts, record, stepped.flaps))
     state.perf.dirty.clear()
     return decisions
 
 
-def _performance_alerts(
-    config: ModelConfig, state: ModelState, signals: list[Signal], start: int
-) -> list[AlertEvent]:
-    """Step the performance incidents (apart from the per-window ones)."""
-    alerting = config.alerting
-    transitions = step(
-        state.perf_incidents,
-        signals,
-        start,
-        alerting.fire_after_windows,
-        alerting.resolve_after_windows,
+def _performance_step(
+    config: ModelConfig, state: ModelState, signals: list[Signal], start: int, clear: list[str]
+) -> Stepped:
+    """Step the performance incidents (apart from the per-window ones): the window
+    decides its ``clear`` cohorts, and the orphan rate once enough labels came."""
+    decided = {(AlertCategory.performance, cohort) for cohort in clear}
+    if state.perf.recent[0] >= MIN_RECENT_LABELS:
+        decided.add((AlertCategory.pipeline, ORPHAN_SUBJECT))
+    window = (start, start + config.performance.window_s)
+    return step_alerts(
+        config, state.perf_incidents, signals, window, Decided(subjects=frozenset(decided))
     )
-    end = start + config.performance.window_s
-    return [transition_alert(config.id, t, start, end) for t in transitions]
 
 
 def telemetry_alerts(

@@ -9,9 +9,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from streams.alerting.infra import Finding
-from streams.alerting.lifecycle import Signal, Transition
+from streams.alerting.lifecycle import EVERYTHING, Decided, Signal, Transition
 from streams.alerting.slo import BurnAlert
-from streams.config.models import CorrelationConfig
+from streams.config.models import CorrelationConfig, Thresholds
 from streams.drift.online import OnlineDrift
 from streams.events.models import AlertCategory, AlertEvent, Evidence, Severity
 from streams.windows.report import SCORE_SERIES, Breach, FeatureResult
@@ -47,6 +47,21 @@ def feature_signals(features: list[FeatureResult]) -> list[Signal]:
                 )
             )
     return signals
+
+
+#: What a feature window's events decide: its features and its scores.
+_WINDOW_CATEGORIES = frozenset(
+    {AlertCategory.data_quality, AlertCategory.data_drift, AlertCategory.prediction_drift}
+)
+
+
+def window_decided(count: int, limits: Thresholds) -> Decided:
+    """A window of fewer than ``min_window_events`` events decides none of its features
+    or scores (they are unknown, not clear: no breach there is no evidence of health);
+    the latency SLO's burn rates span many windows and are decided all the same."""
+    if count >= limits.min_window_events:
+        return EVERYTHING
+    return Decided(EVERYTHING.categories - _WINDOW_CATEGORIES)
 
 
 #: The parameter that plays a detector's threshold in its evidence.

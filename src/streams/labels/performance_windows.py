@@ -37,6 +37,8 @@ ENTRY_VERSION = 1
 DELAY_QUANTILES = (0.5, 0.9, 0.99)
 #: Recent labels (decayed) below which no orphan rate is judged.
 MIN_RECENT_LABELS = 100
+#: The subject of the orphan-rate signal.
+ORPHAN_SUBJECT = "labels"
 
 
 @dataclass
@@ -308,8 +310,12 @@ def add_shadow_deltas(
 
 def evaluate(
     state: PerformanceState, start: int, config: PerformanceConfig
-) -> tuple[dict[str, Any], list[Signal]]:
-    """A performance window's record body and its cohorts' accuracy-drop signals."""
+) -> tuple[dict[str, Any], list[Signal], list[str]]:
+    """A performance window's record body, its cohorts' accuracy-drop signals, and the
+    cohorts it found clear: enough labels (``min_labels``, baseline too) and within
+    tolerance. Any other cohort without a signal is unknown in this window: too few
+    labels, or a drop past tolerance that is not yet significant or that other cohorts
+    explain, so it neither fires nor counts towards resolving."""
     window = state.windows[start]
     window.revision += 1
     cohorts: dict[str, dict[str, float]] = {}
@@ -359,7 +365,8 @@ def evaluate(
         else None,
         "label_counts": dict(state.counts),
     }
-    return body, signals
+    clear = sorted(c for c, v in verdicts.items() if not v.past_tolerance)
+    return body, signals, clear
 
 
 def orphan_signals(state: PerformanceState, config: PerformanceConfig) -> list[Signal]:
@@ -376,7 +383,7 @@ def orphan_signals(state: PerformanceState, config: PerformanceConfig) -> list[S
     return [
         Signal(
             AlertCategory.pipeline,
-            "labels",
+            ORPHAN_SUBJECT,
             Severity.error,
             "orphan_rate",
             orphans / labels,

@@ -6,9 +6,13 @@ fixed sets. Pass a registry in (tests use a fresh ``CollectorRegistry``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from streams.alerting.lifecycle import FLAP_WINDOWS
 from streams.events.decode import REASONS
+from streams.events.models import AlertCategory
 from streams.windows.report import FeatureResult
 
 PREFIX = "streams"
@@ -27,6 +31,11 @@ FEATURE_GAUGES = {
     "jensen_shannon": "Jensen-Shannon distance (base 2) to the reference, last window.",
     "ks_p_value": "Two-sample KS p-value (uncorrected) against the reference, last window.",
 }
+
+#: The flap counter's help: a resolve that did not hold (streams/alerting/lifecycle.py).
+FLAPS_HELP = (
+    f"Incidents that fired again within {FLAP_WINDOWS} windows of their resolve, by category."
+)
 
 
 def name(subsystem: str, metric: str, unit: str = "") -> str:
@@ -186,6 +195,9 @@ class PipelineMetrics:
             ["model", "category", "severity"],
             registry=r,
         )
+        self.alert_flaps = Counter(
+            name("alert", "flaps"), FLAPS_HELP, ["model", "category"], registry=r
+        )
 
     def observe_performance(self, model_id: str, body: dict) -> None:
         """Cohort gauges are bounded by the configured cohort attributes' values."""
@@ -206,6 +218,11 @@ class PipelineMetrics:
             delta = metrics.get("accuracy_delta")
             if delta is not None and delta == delta:
                 self.shadow_accuracy_delta.labels(model_id, shadow).set(delta)
+
+    def observe_flaps(self, model_id: str, categories: Sequence[AlertCategory]) -> None:
+        """Count the incidents that a decision saw fire again soon after resolving."""
+        for category in categories:
+            self.alert_flaps.labels(model_id, category.value).inc()
 
     def observe_shadows(self, model_id: str, summary: dict[str, dict[str, float]]) -> None:
         for shadow, values in summary.items():

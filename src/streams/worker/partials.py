@@ -78,6 +78,7 @@ class PartialsAgent:
             end = window.window_start + spec.config.window_s
             self.ctx.metrics.observe_window(model_id, window.count, end, decision.report.features)
             self.ctx.metrics.observe_shadows(model_id, window.shadow_summary())
+            self.ctx.metrics.observe_flaps(model_id, decision.flaps)
             await self.ctx.deliver_alerts(decision.alerts)
             deliveries.append(await self.ctx.send_record(model_id, decision.record))
         deliveries += await self._publish_performance(spec, state)
@@ -87,6 +88,7 @@ class PartialsAgent:
         """The performance windows labels reached: alerts delivered, then each record."""
         deliveries = []
         for decision in evaluate_performance_windows(spec, state, time.time()):
+            self.ctx.metrics.observe_flaps(spec.config.id, decision.flaps)
             await self.ctx.deliver_alerts(decision.alerts)
             if decision.record is not None:
                 self.ctx.metrics.observe_performance(spec.config.id, decision.record)

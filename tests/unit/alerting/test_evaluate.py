@@ -2,8 +2,9 @@
 functions of streams/alerting/evaluate.py, check the records and alerts.
 
 Oracles: the lifecycle's rules (fire after ``fire_after_windows`` breaching windows,
-resolve after ``resolve_after_windows`` clear ones, a revision steps nothing) and
-shares counted by hand from the events the test builds."""
+resolve after ``resolve_after_windows`` decided clear ones after the latest breach, a
+revision steps nothing, a window too small or too thinly labelled decides nothing)
+and shares counted by hand from the events the test builds."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from streams.alerting.evaluate import (
 )
 from streams.config.models import AlertingConfig, ModelConfig, OnlineConfig
 from streams.events.models import AlertCategory, PredictionEvent, Severity, Silence
+from streams.labels.metrics import proportion_drop
 from streams.labels.performance_windows import PerformanceWindow
 from streams.sketches.performance import PerformanceSketch
 from streams.windows.aggregate import WindowAggregate
@@ -116,7 +118,8 @@ def test_a_breaching_window_fires_after_fire_after_and_resolves_after_resolve_af
     # the evidence is the zero share counted by hand: the reference serves no exact zeros
     assert fired.evidence.statistic == "zero_rate_delta"
     assert fired.evidence.value == pytest.approx(broken / EVENTS)
-    assert not state.incidents  # resolved and clear: forgotten
+    (kept,) = state.incidents.values()  # resolved: kept only to tell a flap
+    assert not kept.firing and not kept.streak and not kept.announced
 
     record = decisions[0].record
     assert record["window_start"] == T0 and record["window_end"] == T0 + WINDOW_S
@@ -243,6 +246,72 @@ def test_orphan_labels_alone_alert_without_a_record() -> None:
     )
     assert alert.evidence.value == pytest.approx(400 / 500)
     assert math.isclose(alert.evidence.threshold, spec.config.performance.orphan_rate)
+
+
+def test_windows_with_too_few_events_neither_resolve_nor_hide_the_incident() -> None:
+    spec = make_spec(fire_after=1, resolve_after=1)
+    state, choose = ModelState("m"), chooser(spec)
+    small = spec.config.thresholds.min_window_events - 1
+    decisions = [evaluate_window(spec, state, close(state, window(spec, T0, 50)), choose, NOW)]
+    for i in range(1, 4):  # healthy, but too few events to say so
+        agg = spec.new_window(T0 + i * WINDOW_S)
+        agg.fold(events(T0 + i * WINDOW_S, zeros=0, n=small))
+        decisions.append(evaluate_window(spec, state, close(state, agg), choose, NOW))
+    clean = window(spec, T0 + 4 * WINDOW_S, zeros=0)
+    decisions.append(evaluate_window(spec, state, close(state, clean), choose, NOW))
+    statuses = [[a.status for a in d.alerts] for d in decisions]
+    assert statuses == [["firing"], [], [], [], ["resolved"]]
+
+
+def test_a_re_fire_soon_after_a_resolve_is_reported_as_a_flap() -> None:
+    spec = make_spec(fire_after=1, resolve_after=1)
+    state, choose = ModelState("m"), chooser(spec)
+    decisions = [
+        evaluate_window(spec, state, close(state, window(spec, T0 + i * WINDOW_S, z)), choose, NOW)
+        for i, z in enumerate([50, 0, 50, 50])
+    ]
+    assert [[a.status for a in d.alerts] for d in decisions] == [
+        ["firing"],
+        ["resolved"],
+        ["firing"],
+        [],
+    ]
+    assert [d.flaps for d in decisions] == [[], [], [AlertCategory.data_quality], []]
+
+
+def test_performance_windows_without_evidence_after_the_onset_never_resolve() -> None:
+    spec = make_spec(fire_after=1, resolve_after=1)
+    performance = spec.config.performance
+    hour = performance.window_s
+    state = ModelState("m")
+    healthy = {"c=A": (1000, 0.9)}
+    state.perf.windows = {
+        0: performance_window(healthy),
+        hour: performance_window(healthy),
+        2 * hour: performance_window({"c=A": (1000, 0.5)}),  # the model breaks
+    }
+
+    def evaluate(start: int, cohorts: dict[str, tuple[int, float]] | None = None) -> list:
+        if cohorts is not None:
+            state.perf.windows[start] = performance_window(cohorts)
+        state.perf.dirty = {start}
+        (decision,) = evaluate_performance_windows(spec, state, NOW)
+        return [(a.status, a.subjects) for a in decision.alerts]
+
+    assert evaluate(hour) == [] and evaluate(2 * hour) == [("firing", ["c=A"])]
+    # labels keep reaching the pre-onset window: clear each time, but before the onset
+    assert [evaluate(hour) for _ in range(3)] == [[], [], []]
+    # a brand-new window without labels, then one with fewer than min_labels
+    state.perf.windows[3 * hour] = PerformanceWindow()
+    assert evaluate(3 * hour) == []
+    assert evaluate(3 * hour, {"c=A": (performance.min_labels - 1, 0.9)}) == []
+    # enough labels and a drop past tolerance that is not significant yet: unknown too
+    drop = proportion_drop(1800, 2000, 205, 250, performance.confidence)
+    assert drop.difference < -performance.accuracy_drop < drop.hi
+    assert evaluate(3 * hour, {"c=A": (250, 0.82)}) == []
+    # a decided clear window after the onset resolves it, once
+    assert evaluate(4 * hour, healthy) == [("resolved", ["c=A"])]
+    assert evaluate(5 * hour, healthy) == []
 
 
 def _loaded_after_import(module: str, names: tuple[str, ...]) -> list[str]:

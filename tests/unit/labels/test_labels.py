@@ -168,7 +168,7 @@ def test_regression_pairs_join_to_sklearns_errors_and_a_cohort_alert() -> None:
     state = PerformanceState()
     for _, raw in result.partials:
         state.apply(unpack_partial(raw), config.performance)
-    body, signals = evaluate(state, int(T0), config.performance)
+    body, signals, _ = evaluate(state, int(T0), config.performance)
     assert signals == []  # no baseline yet
     pairs = [(t, o) for t, o, _ in first_labels.values()]
     y, p = np.array(pairs).T
@@ -182,7 +182,7 @@ def test_regression_pairs_join_to_sklearns_errors_and_a_cohort_alert() -> None:
     for key, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)):
         exact = float(np.quantile(delays, q))
         assert abs(body["label_delay_s"][key] - exact) <= 0.1 * exact
-    body, signals = evaluate(state, int(T0) + 600, config.performance)
+    body, signals, _ = evaluate(state, int(T0) + 600, config.performance)
     assert [(s.subject, s.statistic) for s in signals] == [("country=DE", "mae")]
     assert body["worst_cohorts"] == ["country=DE", "country=US"]
     de = [abs(t - o) for t, o, c in second_labels.values() if c == "DE"]
@@ -246,7 +246,7 @@ def test_a_performance_page_names_the_cohorts_that_explain_the_drop(
     config = PerformanceConfig()
     baseline = {c: (1000, 0.9) for c in current}
     state = PerformanceState(windows={0: _window(baseline), 3600: _window(current)})
-    _, signals = evaluate(state, 3600, config)
+    _, signals, _ = evaluate(state, 3600, config)
     assert sorted(s.subject for s in signals) == paged
     assert state.windows[3600].flagged == (current["c=DE" if "c=DE" in current else "c=0"][1] < 0.8)
 
