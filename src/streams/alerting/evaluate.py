@@ -26,6 +26,7 @@ from typing import Any
 
 from streams.alerting.infra import NodeState, newly_silent, observe
 from streams.alerting.lifecycle import Decided, Incident, Signal, step
+from streams.alerting.rootcause import ROOT, Split, corroborate, hidden_findings, split
 from streams.alerting.signals import (
     correlate,
     feature_signals,
@@ -90,20 +91,24 @@ class Stepped:
 def step_alerts(
     config: ModelConfig,
     incidents: dict[str, Incident],
-    signals: list[Signal],
+    signals: Split,
     window: tuple[int, int],
     decided: Decided,
+    roots: dict[str, Incident],
 ) -> Stepped:
-    """Step a model's incidents by one window (start, end): its transitions as alerts."""
+    """Step a model's incidents by one window (start, end) with the signals of their
+    own, fold what the root cause explains into its incident (in ``roots``): the
+    transitions as alerts."""
     alerting = config.alerting
     transitions = step(
         incidents,
-        signals,
+        signals.own,
         window[0],
         alerting.fire_after_windows,
         alerting.resolve_after_windows,
         decided=decided,
     )
+    transitions = corroborate(roots.get(ROOT.value), transitions, signals.absorbed)
     alerts = [transition_alert(config.id, t, *window) for t in transitions]
     return Stepped(alerts, [t.category for t in transitions if t.flap])
 
@@ -133,8 +138,17 @@ def evaluate_window(
         writes = chooser.observe(start, window.features)
         _count_predictions(state, window, config)
         signals = _window_signals(config, state, window, report, reference, proxy, chooser)
+        correlation = config.alerting.correlation
+        signals_of = split(
+            signals,
+            state.incidents.get(ROOT.value),
+            correlation.root_cause,
+            hidden_findings(report.features, proxy, correlation),
+        )
         decided = window_decided(window.count, config.thresholds)
-        stepped = step_alerts(config, state.incidents, signals, (start, end), decided)
+        stepped = step_alerts(
+            config, state.incidents, signals_of, (start, end), decided, state.incidents
+        )
     record = result_record(
         window,
         config,
@@ -251,8 +265,15 @@ def _performance_step(
     if state.perf.recent[0] >= MIN_RECENT_LABELS:
         decided.add((AlertCategory.pipeline, ORPHAN_SUBJECT))
     window = (start, start + config.performance.window_s)
+    root = state.incidents.get(ROOT.value)
+    signals_of = split(signals, root, config.alerting.correlation.root_cause)
     return step_alerts(
-        config, state.perf_incidents, signals, window, Decided(subjects=frozenset(decided))
+        config,
+        state.perf_incidents,
+        signals_of,
+        window,
+        Decided(subjects=frozenset(decided)),
+        state.incidents,
     )
 
 

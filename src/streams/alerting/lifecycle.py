@@ -36,6 +36,11 @@ _RANK = {Severity.info: 0, Severity.warning: 1, Severity.error: 2, Severity.crit
 FLAP_WINDOWS = 12
 
 
+def highest(severities: list[Severity]) -> Severity:
+    """The most urgent of some severities."""
+    return max(severities, key=_RANK.__getitem__)
+
+
 @dataclass(frozen=True, slots=True)
 class Signal:
     """One subject breaching in one window: the input of the lifecycle."""
@@ -76,6 +81,7 @@ class Incident:
     last_breach: float | None = None  # start of the latest window with a breach
     resolved_at: float | None = None  # start of the resolving window, while a flap can come
     after_resolve: list[float] = field(default_factory=list)  # windows seen since
+    corroborating: list[str] = field(default_factory=list)  # absorbed findings, as labels
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +95,7 @@ class Incident:
             "last_breach": self.last_breach,
             "resolved_at": self.resolved_at,
             "after_resolve": self.after_resolve,
+            "corroborating": self.corroborating,
         }
 
     @classmethod
@@ -106,6 +113,7 @@ class Incident:
             d.get("last_breach"),
             d.get("resolved_at"),
             d.get("after_resolve", []),
+            d.get("corroborating", []),
         )
 
     def forgettable(self) -> bool:
@@ -124,6 +132,8 @@ class Transition:
     signals: list[Signal]  # the counting subjects' signals in this window (firing only)
     first_seen: float
     flap: bool = False  # fires again soon after its resolve
+    update: bool = False  # changes an incident already announced: not a new page
+    corroborating: tuple[str, ...] = ()  # findings this incident's root cause explains
 
 
 def step(
@@ -180,8 +190,9 @@ def _count_streaks(
 def _fire(
     incident: Incident, current: dict[str, Signal], counting: list[str], window_start: float
 ) -> Transition | None:
-    """Fire, or grow: a transition when subjects that were not announced count."""
-    flap = False
+    """Fire, or grow: a transition when subjects that were not announced count (a grow
+    is an update of the incident already paged)."""
+    flap, update = False, incident.firing
     if not incident.firing:
         flap = incident.resolved_at is not None
         incident.firing, incident.first_seen = True, window_start
@@ -190,7 +201,7 @@ def _fire(
         return None
     incident.announced = sorted(set(incident.announced) | set(counting))
     shown = [current[s] for s in counting]
-    incident.severity = max((s.severity for s in shown), key=_RANK.__getitem__)
+    incident.severity = highest([s.severity for s in shown])
     return Transition(
         incident.category,
         "firing",
@@ -199,6 +210,8 @@ def _fire(
         shown,
         incident.first_seen,
         flap,
+        update,
+        tuple(incident.corroborating),
     )
 
 
@@ -223,8 +236,10 @@ def _clear(
         incident.announced,
         [],
         incident.first_seen,
+        corroborating=tuple(incident.corroborating),
     )
     incident.firing, incident.announced, incident.clear_windows = False, [], []
+    incident.corroborating = []
     incident.resolved_at, incident.after_resolve = window_start, []
     return resolved
 

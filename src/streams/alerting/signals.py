@@ -154,7 +154,19 @@ def _describe(model_id: str, t: Transition, window_start: float, window_end: flo
         for s in t.signals
     )
     noun = "subject" if len(t.subjects) == 1 else "subjects"
-    return f"{model_id}: {t.category.value} on {len(t.subjects)} {noun}: {shown}, {when}"
+    head = f"{t.category.value} on {len(t.subjects)} {noun}"
+    if t.update:  # the incident is known: name its subjects, then what is new
+        head = f"{t.category.value} update ({', '.join(t.subjects)})"
+    by = f"; corroborated by {', '.join(t.corroborating)}" if t.corroborating else ""
+    return f"{model_id}: {head}: {shown}{by}, {when}"
+
+
+def _root_cause(t: Transition) -> str | None:
+    """A data-quality incident is its own hypothesis: the upstream serves bad values
+    for its subjects (streams/alerting/rootcause.py)."""
+    if t.category != AlertCategory.data_quality:
+        return None
+    return f"data_quality on {', '.join(t.subjects)}"
 
 
 def transition_alert(
@@ -181,6 +193,9 @@ def transition_alert(
         summary=summary[:1024],
         dedup_key=f"{model_id}:{t.category.value}",
         status=t.status,
+        update=t.update,
+        root_cause=_root_cause(t),
+        corroborating=list(t.corroborating),
         first_seen=_utc(t.first_seen),
         last_seen=_utc(window_end),
         runbook_url=f"{RUNBOOK_BASE}/{t.category.value}.md",

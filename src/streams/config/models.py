@@ -181,6 +181,19 @@ class LatencySLO(_Strict):
     period_days: int = Field(default=30, ge=1)
 
 
+class RootCauseConfig(_Strict):
+    """One incident per root cause (streams/alerting/rootcause.py): while a model's
+    data-quality incident is open (or its finding is in the window), the findings it
+    explains join it as corroborating updates instead of paging on their own."""
+
+    enabled: bool = True
+    absorb: list[Literal["data_drift", "prediction_drift", "performance"]] = Field(
+        default_factory=lambda: ["data_drift", "prediction_drift", "performance"],
+        description="Categories a data-quality root cause absorbs: drift on its features, "
+        "the score movement, the performance drop while it is firing.",
+    )
+
+
 class CorrelationConfig(_Strict):
     """Severity from corroboration (streams/alerting/signals.py ``correlate``): a drift or
     data-quality finding alone stays a ticket; while the prediction scores also moved
@@ -202,6 +215,7 @@ class CorrelationConfig(_Strict):
         description="Keep same-hour-last-week sketches (as the seasonal reference does) "
         "and downgrade drift they also show to info.",
     )
+    root_cause: RootCauseConfig = Field(default_factory=RootCauseConfig)
 
 
 class AlertingConfig(_Strict):

@@ -240,6 +240,22 @@ class AlertEvent(_Event):
     summary: str
     dedup_key: str
     status: Literal["firing", "resolved"] = "firing"
+    update: bool = Field(
+        default=False,
+        description="A firing alert that changes an incident already announced (new "
+        "subjects, corroborating signals, severity): the same dedup_key, not a new page.",
+    )
+    root_cause: str | None = Field(
+        default=None,
+        description="The incident's root-cause hypothesis, e.g. 'data_quality on "
+        "user_clicks_7d, user_sessions_30d'; None when it is its own cause.",
+    )
+    corroborating: list[str] = Field(
+        default_factory=list,
+        description="Findings the root cause explains, folded into this incident "
+        "('data_drift user_clicks_7d (adwin)', 'prediction_drift __score__ "
+        "(score_wasserstein)', 'performance all (accuracy)').",
+    )
     first_seen: datetime
     last_seen: datetime
     runbook_url: str | None = None
