@@ -108,7 +108,7 @@ def step_alerts(
         alerting.resolve_after_windows,
         decided=decided,
     )
-    transitions = corroborate(roots.get(ROOT.value), transitions, signals.absorbed)
+    transitions = corroborate(roots.get(ROOT.value), transitions, signals)
     alerts = [transition_alert(config.id, t, *window) for t in transitions]
     return Stepped(alerts, [t.category for t in transitions if t.flap])
 

@@ -29,9 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from streams.alerting.lifecycle import Incident, Signal, Transition, highest
+from streams.alerting.signals import score_signal
 from streams.config.models import CorrelationConfig, RootCauseConfig
 from streams.events.models import AlertCategory, Severity
-from streams.windows.report import SCORE_SERIES, FeatureResult
+from streams.windows.report import FeatureResult
 
 ROOT = AlertCategory.data_quality
 
@@ -65,16 +66,7 @@ def hidden_findings(
     ]
     shift = proxy.get("score_wasserstein", 0.0)
     if shift > rules.score_wasserstein:
-        out.append(
-            Signal(
-                AlertCategory.prediction_drift,
-                SCORE_SERIES,
-                Severity.warning,
-                "score_wasserstein",
-                shift,
-                rules.score_wasserstein,
-            )
-        )
+        out.append(score_signal(shift, rules))
     return out
 
 
@@ -103,13 +95,16 @@ def split(
 
 
 def corroborate(
-    root: Incident | None, transitions: list[Transition], absorbed: list[Signal]
+    root: Incident | None, transitions: list[Transition], signals: Split
 ) -> list[Transition]:
     """Record the absorbed findings on the root incident: on its firing transition of
-    this window, or as an update when new ones come while it fires."""
+    this window, or as an update when new ones come, or its own findings' severity
+    rises (corroboration escalated them), while it fires."""
     resolving = any(t.category == ROOT and t.status == "resolved" for t in transitions)
-    if root is None or not absorbed or resolving:
+    if root is None or resolving:
         return transitions
+    absorbed = signals.absorbed
+    own = [s.severity for s in signals.own if s.category == ROOT]
     new = []
     for signal in absorbed:
         if label(signal) not in root.corroborating:
@@ -117,20 +112,21 @@ def corroborate(
             new.append(signal)
     if not root.firing:
         return transitions  # pending: they ride on its first page
-    root.severity = highest([root.severity, *(s.severity for s in new)])
+    before = root.severity
+    root.severity = highest([before, *own, *(s.severity for s in new)])
     out = list(transitions)
     for i, t in enumerate(out):
         if t.category == ROOT and t.status == "firing":
             out[i] = replace(t, severity=root.severity, corroborating=tuple(root.corroborating))
             return out
-    if new:
+    if new or root.severity != before:
         out.append(
             Transition(
                 ROOT,
                 "firing",
                 root.severity,
                 root.announced,
-                new,
+                new or [s for s in signals.own if s.category == ROOT],
                 root.first_seen,
                 update=True,
                 corroborating=tuple(root.corroborating),

@@ -113,17 +113,20 @@ def correlate(
             s = replace(s, severity=Severity.info)
         out.append(s)
     if corroborated and not any(s.category in _CORROBORATED for s in signals):
-        out.append(
-            Signal(
-                AlertCategory.prediction_drift,
-                SCORE_SERIES,
-                Severity.warning,
-                "score_wasserstein",
-                shift,
-                rules.score_wasserstein,
-            )
-        )
+        out.append(score_signal(shift, rules))
     return out
+
+
+def score_signal(shift: float, rules: CorrelationConfig) -> Signal:
+    """The scores' movement against their baseline, as a prediction-drift finding."""
+    return Signal(
+        AlertCategory.prediction_drift,
+        SCORE_SERIES,
+        Severity.warning,
+        "score_wasserstein",
+        shift,
+        rules.score_wasserstein,
+    )
 
 
 def slo_signals(burns: list[BurnAlert]) -> list[Signal]:
