@@ -76,11 +76,23 @@ def test_silent_zeros_pages_once_naming_the_features_then_resolves(deploy) -> No
         recover_s=recover_s,
     )
     assert set(affected) < set(USER_BEHAVIOUR_FEATURES)
-    assert [(a["status"], a["dedup_key"], sorted(a["subjects"])) for a in alerts] == [
-        ("firing", "recsys-ranker:data_quality", sorted(affected)),
-        ("resolved", "recsys-ranker:data_quality", sorted(affected)),
-    ]
-    firing, resolved = alerts
+    shown = [a["summary"] for a in alerts]
+    # one root cause, one incident: one page, its corroborating signals as updates
+    key = "recsys-ranker:data_quality"
+    assert [a["dedup_key"] for a in alerts] == [key] * len(alerts), shown
+    assert [(a["status"], sorted(a["subjects"])) for a in alerts if not a["update"]] == [
+        ("firing", sorted(affected)),
+        ("resolved", sorted(affected)),
+    ], shown
+    firing, resolved = (a for a in alerts if not a["update"])
+    updates = [a for a in alerts if a["update"]]
+    assert all(u["status"] == "firing" for u in updates)
+    assert firing["root_cause"] == f"data_quality on {', '.join(sorted(affected))}"
+    # the corroborating findings: the score movement, drift on the zeroed features only
+    corroborating = set(firing["corroborating"]).union(*(u["corroborating"] for u in updates))
+    assert any(c.startswith("prediction_drift ") for c in corroborating), corroborating
+    drifted = {c.split()[1] for c in corroborating if c.startswith("data_drift ")}
+    assert drifted <= set(affected), corroborating
     # the scores moved with the zeros (the proxy before labels): a page, not a ticket
     assert firing["severity"] == "critical"
     assert T0 + onset_s < window_end(firing) <= T0 + onset_s + 2 * 60
