@@ -87,6 +87,10 @@ def event_body(
         "first_seen": alert.first_seen.isoformat(),
         "last_seen": alert.last_seen.isoformat(),
     }
+    if alert.root_cause is not None:  # an update's news is in these: show them
+        details |= {"root_cause": alert.root_cause, "corroborating": alert.corroborating}
+    if alert.update:
+        details["update"] = True
     payload: dict[str, Any] = {
         "summary": alert.summary[:SUMMARY_MAX],
         "source": f"streams/{alert.model_id or alert.subject}",

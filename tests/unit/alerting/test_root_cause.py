@@ -11,12 +11,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from pydantic import SecretStr
 
 from streams.alerting.evaluate import evaluate_window
 from streams.alerting.lifecycle import Incident, Signal
 from streams.alerting.rootcause import corroborate, label, split
 from streams.config import models as cfg
 from streams.events.models import AlertCategory, AlertEvent, PredictionEvent, Severity
+from streams.router.pagerduty import event_body
+from streams.router.rules import Route
 from streams.windows.reference_choice import ReferenceChooser
 from streams.windows.reference_profile import build_profile
 from streams.windows.stage1 import ModelSpec
@@ -159,3 +162,17 @@ def test_a_performance_drop_while_the_quality_incident_fires_is_an_update() -> N
     assert corroborate(root, [], parts) == []  # known already: no second update
     # with no quality incident firing, the drop is its own incident
     assert split([drop], None, cfg.RootCauseConfig()).own == [drop]
+
+
+def test_an_update_reaches_pagerduty_as_a_trigger_of_the_same_incident() -> None:
+    spec = make_spec()
+    by_window = play(spec, [HEALTHY] * 3 + [ZEROS, ZEROS_AND_SCORES])
+    (page,), (update,) = by_window[3], by_window[4]
+    route = Route(team="ml", routing_key_env="PAGERDUTY_PAGE_KEY")
+    first, second = (event_body(a, route, SecretStr("k" * 32)) for a in (page, update))
+    # Events API v2: a trigger with an open incident's dedup_key updates that incident
+    assert (first["event_action"], second["event_action"]) == ("trigger", "trigger")
+    assert first["dedup_key"] == second["dedup_key"] == page.dedup_key
+    details = second["payload"]["custom_details"]
+    assert details["update"] is True and details["corroborating"] == update.corroborating
+    assert "update" not in first["payload"]["custom_details"]
