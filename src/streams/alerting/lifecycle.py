@@ -6,7 +6,8 @@ a cohort) counts once it has breached ``fire_after`` windows in a row; the incid
 fires when the first subject counts, is sent again when more subjects join (a state
 change), and resolves after ``resolve_after`` decided clear windows after its latest
 breaching window. Windows with no change send nothing: each state change goes out
-exactly once.
+exactly once. Findings a root cause explains (streams/alerting/rootcause.py) never
+reach ``step``: they are recorded on the data-quality incident as corroboration.
 
 No resolve on no evidence. In each window a subject is fired (it has a signal), clear
 (decided: enough events or labels, and no signal) or unknown (too few to decide). An
