@@ -83,6 +83,7 @@ class Incident:
     resolved_at: float | None = None  # start of the resolving window, while a flap can come
     after_resolve: list[float] = field(default_factory=list)  # windows seen since
     corroborating: list[str] = field(default_factory=list)  # absorbed findings, as labels
+    recovering: list[str] = field(default_factory=list)  # resolved subjects, while a flap can come
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +98,7 @@ class Incident:
             "resolved_at": self.resolved_at,
             "after_resolve": self.after_resolve,
             "corroborating": self.corroborating,
+            "recovering": self.recovering,
         }
 
     @classmethod
@@ -115,6 +117,7 @@ class Incident:
             d.get("resolved_at"),
             d.get("after_resolve", []),
             d.get("corroborating", []),
+            d.get("recovering", []),
         )
 
     def forgettable(self) -> bool:
@@ -197,7 +200,7 @@ def _fire(
     if not incident.firing:
         flap = incident.resolved_at is not None
         incident.firing, incident.first_seen = True, window_start
-        incident.resolved_at, incident.after_resolve = None, []
+        incident.resolved_at, incident.after_resolve, incident.recovering = None, [], []
     if set(counting) <= set(incident.announced):
         return None
     incident.announced = sorted(set(incident.announced) | set(counting))
@@ -239,6 +242,7 @@ def _clear(
         incident.first_seen,
         corroborating=tuple(incident.corroborating),
     )
+    incident.recovering = incident.announced
     incident.firing, incident.announced, incident.clear_windows = False, [], []
     incident.corroborating = []
     incident.resolved_at, incident.after_resolve = window_start, []
@@ -253,4 +257,4 @@ def _watch_flap(incident: Incident, window_start: float) -> None:
     if window_start not in incident.after_resolve:
         incident.after_resolve.append(window_start)
     if len(incident.after_resolve) >= FLAP_WINDOWS:
-        incident.resolved_at, incident.after_resolve = None, []
+        incident.resolved_at, incident.after_resolve, incident.recovering = None, [], []

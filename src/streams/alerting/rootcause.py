@@ -12,10 +12,13 @@ follows from it, so those findings join its incident instead of paging on their 
 - ``performance``: a performance drop stepped while the data-quality incident fires.
 
 F is the subjects of the window's data-quality signals and those the open incident
-announced. Drift on a feature outside F stays an incident of its own, a separate
-cause. A quality finding on another feature set while the incident is open joins it
-as new subjects (one data-quality incident per model, as the lifecycle groups them):
-the on-call is already looking at that model's feature pipeline.
+announced. Drift on the features of a resolved incident, until a re-fire would no
+longer be a flap (``FLAP_WINDOWS``), is the detectors seeing the values come back:
+absorbed too, recorded for a re-fire, never paged. Drift on a feature outside F stays
+an incident of its own, a separate cause. A quality finding on another feature set
+while the incident is open joins it as new subjects (one data-quality incident per
+model, as the lifecycle groups them): the on-call is already looking at that model's
+feature pipeline.
 
 Absorbed findings are recorded on the root incident, once each, as labels
 ("data_drift user_clicks_7d (adwin)"): they ride on its first page, and later ones
@@ -70,10 +73,14 @@ def hidden_findings(
     return out
 
 
-def _explained(signal: Signal, features: set[str], rules: RootCauseConfig) -> bool:
+def _explained(
+    signal: Signal, features: set[str], recovering: set[str], rules: RootCauseConfig
+) -> bool:
     if signal.category.value not in rules.absorb:
         return False
-    return signal.category != AlertCategory.data_drift or signal.subject in features
+    if signal.category == AlertCategory.data_drift:
+        return signal.subject in features | recovering
+    return bool(features)
 
 
 def split(
@@ -85,12 +92,13 @@ def split(
     """Separate what the root cause (this window's data-quality subjects, and the open
     incident's) explains; ``hidden`` findings count only as corroboration."""
     features = {s.subject for s in signals if s.category == ROOT}
+    recovering = set(root.recovering) if root is not None else set()
     if root is not None and root.firing:
         features |= set(root.announced)
-    if not (rules.enabled and features):
+    if not (rules.enabled and (features or recovering)):
         return Split(signals, [])
-    own = [s for s in signals if not _explained(s, features, rules)]
-    absorbed = [s for s in signals + (hidden or []) if _explained(s, features, rules)]
+    own = [s for s in signals if not _explained(s, features, recovering, rules)]
+    absorbed = [s for s in signals + (hidden or []) if _explained(s, features, recovering, rules)]
     return Split(own, absorbed)
 
 

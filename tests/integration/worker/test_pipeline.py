@@ -62,22 +62,10 @@ def window_end(alert: dict) -> float:
     return datetime.fromisoformat(alert["evidence"]["window_end"]).timestamp()
 
 
-def test_silent_zeros_pages_once_naming_the_features_then_resolves(deploy) -> None:
-    affected = ["user_clicks_7d", "user_sessions_30d", "user_dwell_time_avg_s"]
-    onset_s, recover_s = 900, 1800
-    _, alerts = run_scenario(
-        deploy(),
-        60,
-        40,
-        1000,
-        scenario="silent-zeros",
-        affect=affected,
-        onset_s=onset_s,
-        recover_s=recover_s,
-    )
-    assert set(affected) < set(USER_BEHAVIOUR_FEATURES)
-    shown = [a["summary"] for a in alerts]
-    # one root cause, one incident: one page, its corroborating signals as updates
+def one_incident(alerts: list[dict], affected: list[str]) -> tuple[dict, dict]:
+    """One root cause, one incident: a single page on exactly the zeroed features, its
+    corroborating signals as updates of it, one resolve; the page and the resolve."""
+    shown = "\n".join(f"{'update' if a['update'] else a['status']}: {a['summary']}" for a in alerts)
     key = "recsys-ranker:data_quality"
     assert [a["dedup_key"] for a in alerts] == [key] * len(alerts), shown
     assert [(a["status"], sorted(a["subjects"])) for a in alerts if not a["update"]] == [
@@ -93,11 +81,55 @@ def test_silent_zeros_pages_once_naming_the_features_then_resolves(deploy) -> No
     assert any(c.startswith("prediction_drift ") for c in corroborating), corroborating
     drifted = {c.split()[1] for c in corroborating if c.startswith("data_drift ")}
     assert drifted <= set(affected), corroborating
+    return firing, resolved
+
+
+def test_silent_zeros_pages_once_naming_the_features_then_resolves(deploy) -> None:
+    affected = ["user_clicks_7d", "user_sessions_30d", "user_dwell_time_avg_s"]
+    onset_s, recover_s = 900, 1800
+    _, alerts = run_scenario(
+        deploy(),
+        60,
+        40,
+        1000,
+        scenario="silent-zeros",
+        affect=affected,
+        onset_s=onset_s,
+        recover_s=recover_s,
+    )
+    assert set(affected) < set(USER_BEHAVIOUR_FEATURES)
+    firing, resolved = one_incident(alerts, affected)
     # the scores moved with the zeros (the proxy before labels): a page, not a ticket
     assert firing["severity"] == "critical"
     assert T0 + onset_s < window_end(firing) <= T0 + onset_s + 2 * 60
     # resolved after three clear windows (the default resolve_after_windows)
     assert window_end(resolved) == T0 + recover_s + 3 * 60
+
+
+def test_silent_zeros_for_an_hour_stay_one_incident(deploy) -> None:
+    # the demo's two hours: the online detectors have time to find the zeros, and the
+    # recovery; all of it belongs to the one incident
+    affected = ["user_clicks_7d", "user_sessions_30d", "user_dwell_time_avg_s"]
+    _, alerts = run_scenario(
+        deploy(),
+        60,
+        120,
+        1000,
+        scenario="silent-zeros",
+        affect=affected,
+        onset_s=2400,
+        recover_s=6000,
+    )
+    # CALIBRATION, not root cause (issue 12, scope item 2): the per-window Wasserstein
+    # test pages on the healthy session_depth (0.266 against 0.25) in this scenario;
+    # drift on healthy features is set aside here, and only here
+    healthy = [
+        a
+        for a in alerts
+        if a["category"] == "data_drift" and not set(a["subjects"]) & set(affected)
+    ]
+    _, resolved = one_incident([a for a in alerts if a not in healthy], affected)
+    assert window_end(resolved) == T0 + 6000 + 3 * 60
 
 
 def test_sudden_shift_alerts_on_the_shifted_feature(deploy) -> None:

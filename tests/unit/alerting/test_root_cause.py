@@ -176,3 +176,13 @@ def test_an_update_reaches_pagerduty_as_a_trigger_of_the_same_incident() -> None
     details = second["payload"]["custom_details"]
     assert details["update"] is True and details["corroborating"] == update.corroborating
     assert "update" not in first["payload"]["custom_details"]
+
+
+def test_drift_on_a_resolved_incident_s_features_is_their_recovery_not_a_page() -> None:
+    root = Incident(AlertCategory.data_quality, resolved_at=0.0, recovering=["a"])
+    back = Signal(AlertCategory.data_drift, "a", Severity.warning, "page_hinkley(...)", 1, 20)
+    other = Signal(AlertCategory.data_drift, "g", Severity.warning, "page_hinkley(...)", 1, 20)
+    drop = Signal(AlertCategory.performance, "all", Severity.critical, "accuracy", 0.6, 0.8)
+    parts = split([back, other, drop], root, cfg.RootCauseConfig())
+    assert (parts.absorbed, parts.own) == ([back], [other, drop])
+    assert corroborate(root, [], parts) == []  # recorded, never paged
