@@ -53,7 +53,8 @@ def load_models(config: MonitorConfig) -> dict[str, ModelSpec]:
 
 def alert_line(alert: AlertEvent) -> str:
     """One readable line per alert, for people watching a terminal."""
-    status = "ALERT" if alert.status == "firing" else "RESOLVED"
+    firing = "UPDATE" if alert.update else "ALERT"
+    status = firing if alert.status == "firing" else "RESOLVED"
     return f"{status:8} {alert.severity.value.upper():8} {alert.category.value:13} {alert.summary}"
 
 

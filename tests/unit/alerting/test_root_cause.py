@@ -186,3 +186,17 @@ def test_drift_on_a_resolved_incident_s_features_is_their_recovery_not_a_page() 
     parts = split([back, other, drop], root, cfg.RootCauseConfig())
     assert (parts.absorbed, parts.own) == ([back], [other, drop])
     assert corroborate(root, [], parts) == []  # recorded, never paged
+
+
+def test_the_terminal_line_says_page_update_and_resolve_apart() -> None:
+    from streams.worker.run import alert_line
+
+    spec = make_spec()
+    by_window = play(spec, [HEALTHY] * 3 + [ZEROS, ZEROS_AND_SCORES])
+    (page,), (update,) = by_window[3], by_window[4]
+    resolved = page.model_copy(update={"status": "resolved"})
+    assert [alert_line(a).split()[0] for a in (page, update, resolved)] == [
+        "ALERT",
+        "UPDATE",
+        "RESOLVED",
+    ]
