@@ -140,7 +140,11 @@ def test_late_labels_find_their_window_and_cohort(deploy) -> None:
     assert agreement[T0] == 1.0 and min(agreement.values()) < 0.95
     alerts = d.alerts()
     performance = [a for a in alerts if a["category"] == "performance"]
-    assert [(a["status"], a["subjects"]) for a in performance][:1] == [("firing", [cohort])]
+    # the located cohort pages by name, and no other cohort does. The model (``*``) may
+    # page first: labels arrive shuffled, and while no cohort has min_labels nothing can
+    # locate the drop yet (labels/performance_windows.py ``paged``, as documented)
+    named = {s for a in performance if a["status"] == "firing" for s in a["subjects"]}
+    assert cohort in named and named <= {cohort, "*"}, named
 
 
 def test_a_worker_killed_mid_join_counts_every_label_once(deploy) -> None:
