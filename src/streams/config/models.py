@@ -7,10 +7,13 @@ file and turning validation errors into one line is :mod:`streams.config.loading
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from streams.sketches.performance import SCORE_BINS
 
 FeatureType = Literal["numeric", "categorical"]
 
@@ -242,7 +245,12 @@ class PerformanceConfig(_Strict):
         default_factory=list, description="Segment attributes whose values are cohorts."
     )
     min_labels: int = Field(default=200, ge=1, description="Fewer labels never alert.")
-    threshold: float = Field(default=0.5, gt=0, lt=1, description="Score of a positive.")
+    threshold: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="Score of a positive; a multiple of 1/200 (CBPE's score bins).",
+    )
     baseline_windows: int = Field(
         default=24, ge=1, description="Earlier performance windows that make the baseline."
     )
@@ -263,6 +271,19 @@ class PerformanceConfig(_Strict):
         description="Share of recent labels without a prediction that raises a pipeline "
         "alert (a partitioner mismatch or a broken label feed).",
     )
+
+    @model_validator(mode="after")
+    def _threshold_on_a_score_bin_edge(self) -> PerformanceConfig:
+        """CBPE reads scores on SCORE_BINS fine bins, and a threshold inside a bin would split
+        it: refuse it here, with the nearest edges, not at the first evaluation."""
+        edge = self.threshold * SCORE_BINS
+        if abs(edge - round(edge)) > 1e-9:
+            low, high = math.floor(edge) / SCORE_BINS, math.ceil(edge) / SCORE_BINS
+            raise ValueError(
+                f"performance.threshold {self.threshold} must be a multiple of "
+                f"1/{SCORE_BINS} (the score bins CBPE reads): use {low:g} or {high:g}"
+            )
+        return self
 
 
 class ModelConfig(_Strict):
