@@ -38,12 +38,13 @@ from streams.alerting.signals import (
 )
 from streams.alerting.silences import active_silence
 from streams.alerting.slo import breached, latency_summary
-from streams.config.models import InfraConfig, ModelConfig
+from streams.config.models import AlertingConfig, InfraConfig, ModelConfig
 from streams.drift.engine import Sketch, compare
 from streams.events.models import AlertCategory, AlertEvent, TelemetryEvent
 from streams.labels.performance_windows import MIN_RECENT_LABELS, ORPHAN_SUBJECT, orphan_signals
 from streams.labels.performance_windows import evaluate as evaluate_performance
 from streams.labels.proxy import proxy_metrics, score_baseline
+from streams.sketches import NumericSketch
 from streams.windows.aggregate import WindowAggregate
 from streams.windows.reference_choice import ReferenceChooser
 from streams.windows.report import (
@@ -88,6 +89,17 @@ class Stepped:
     flaps: list[AlertCategory]
 
 
+_DRIFT = (AlertCategory.data_drift, AlertCategory.prediction_drift)
+
+
+def fire_after(alerting: AlertingConfig) -> dict[AlertCategory, int]:
+    """Breaching windows in a row before a subject counts, by category."""
+    return {
+        c: alerting.drift_fire_after_windows if c in _DRIFT else alerting.fire_after_windows
+        for c in AlertCategory
+    }
+
+
 def step_alerts(
     config: ModelConfig,
     incidents: dict[str, Incident],
@@ -104,7 +116,7 @@ def step_alerts(
         incidents,
         signals.own,
         window[0],
-        alerting.fire_after_windows,
+        fire_after(alerting),
         alerting.resolve_after_windows,
         decided=decided,
     )
@@ -125,7 +137,8 @@ def evaluate_window(
     report = evaluate_features(
         window.features, reference, config, window.count, baseline=spec.reference.features
     )
-    proxy = proxy_metrics(window, score_baseline(_clear_windows(state, earlier, config)))
+    baseline = score_baseline(_clear_windows(state, earlier, config))
+    proxy = proxy_metrics(window, baseline)
     if any(f.breaches for f in report.features):
         state.flagged.add(start)
     else:
@@ -137,7 +150,9 @@ def evaluate_window(
     if ready.revision == 0:
         writes = chooser.observe(start, window.features)
         _count_predictions(state, window, config)
-        signals = _window_signals(config, state, window, report, reference, proxy, chooser)
+        signals = _window_signals(
+            config, state, window, report, reference, proxy, baseline, chooser
+        )
         correlation = config.alerting.correlation
         signals_of = split(
             signals,
@@ -188,13 +203,14 @@ def _window_signals(
     report: WindowReport,
     reference: Mapping[str, Sketch],
     proxy: Mapping[str, float],
+    baseline: NumericSketch | None,
     chooser: ReferenceChooser,
 ) -> list[Signal]:
     """The window's findings as lifecycle signals: feature breaches, what the online
     detectors found alone, severities by corroboration, then the latency SLO's burns."""
     signals = feature_signals(report.features)
     if config.drift.online.enabled:
-        summaries = window_summaries(report, window, reference)
+        summaries = window_summaries(report, window, reference, baseline)
         seen = {(s.category, s.subject) for s in signals}
         online = online_signals(state.feed_online(window.window_start, summaries))
         # a subject's own test leads; a detector only adds subjects it found alone

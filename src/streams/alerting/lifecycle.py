@@ -2,7 +2,8 @@
 
 One incident per (model, category): a broken upstream that zeroes twelve features of a
 model pages once, listing them, not twelve times. A subject (a feature, an SLO rule,
-a cohort) counts once it has breached ``fire_after`` windows in a row; the incident
+a cohort) counts once it has breached ``fire_after`` windows in a row (per category: a
+per-window drift test needs two by default, an online detection counts at once); the incident
 fires when the first subject counts, is sent again when more subjects join (a state
 change), and resolves after ``resolve_after`` decided clear windows after its latest
 breaching window. Windows with no change send nothing: each state change goes out
@@ -27,6 +28,7 @@ Pure logic; the state lives in stage 2's per-model table entry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -52,6 +54,7 @@ class Signal:
     statistic: str
     value: float
     threshold: float
+    sequential: bool = False  # an online detection: evidence over many windows counts at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,13 +147,15 @@ def step(
     incidents: dict[str, Incident],
     signals: list[Signal],
     window_start: float,
-    fire_after: int,
+    fire_after: int | Mapping[AlertCategory, int],
     resolve_after: int,
     *,
     decided: Decided,
 ) -> list[Transition]:
     """Advance every incident of one model by one evaluated window; ``decided`` names
-    the subjects the window could decide (signals' subjects are decided anyway)."""
+    the subjects the window could decide (signals' subjects are decided anyway).
+    ``fire_after`` may differ by category (missing ones: 1); a ``sequential`` signal
+    counts at once."""
     by_category: dict[AlertCategory, list[Signal]] = {}
     for signal in signals:
         by_category.setdefault(signal.category, []).append(signal)
@@ -160,7 +165,12 @@ def step(
     for incident in incidents.values():
         current = {s.subject: s for s in by_category.get(incident.category, [])}
         _count_streaks(incident, current, window_start, decided)
-        counting = sorted(s for s in current if incident.streak[s] >= fire_after)
+        need = (
+            fire_after.get(incident.category, 1) if isinstance(fire_after, Mapping) else fire_after
+        )
+        counting = sorted(
+            s for s, sig in current.items() if incident.streak[s] >= need or sig.sequential
+        )
         if counting:
             transition = _fire(incident, current, counting, window_start)
         elif incident.firing:

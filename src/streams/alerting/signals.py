@@ -64,13 +64,10 @@ def window_decided(count: int, limits: Thresholds) -> Decided:
     return Decided(EVERYTHING.categories - _WINDOW_CATEGORIES)
 
 
-#: The parameter that plays a detector's threshold in its evidence.
-_DETECTOR_LIMIT = ("threshold", "alpha", "delta")
-
-
 def online_signals(detections: list[OnlineDrift]) -> list[Signal]:
-    """One signal per detection, named by its detector and parameters: the score's
-    series is prediction drift, a feature's is data drift."""
+    """One signal per detection, with its detector's statistic and threshold: the
+    score's series is prediction drift, a feature's is data drift. Sequential: the
+    detector already weighed many windows, so it needs no streak of them."""
     return [
         Signal(
             AlertCategory.prediction_drift
@@ -78,9 +75,10 @@ def online_signals(detections: list[OnlineDrift]) -> list[Signal]:
             else AlertCategory.data_drift,
             d.series,
             Severity.warning,
-            f"{d.detector}({', '.join(f'{k}={v}' for k, v in sorted(d.params.items()))})",
-            d.value,
-            float(next((d.params[k] for k in _DETECTOR_LIMIT if k in d.params), 0.0)),
+            d.statistic,
+            d.score,
+            d.threshold,
+            sequential=True,
         )
         for d in detections
     ]

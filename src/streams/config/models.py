@@ -84,11 +84,29 @@ class MultivariateConfig(_Strict):
 
 
 class OnlineConfig(_Strict):
-    """river's ADWIN, PageHinkley and KSWIN over each feature's per-window summary (its
-    mean in reference standard deviations; Jensen-Shannon for categorical features) and
-    the mean prediction score. Parameters: streams/drift/online.py."""
+    """river's detectors over each numeric feature's per-window mean (in reference standard
+    deviations) and the mean prediction score (in the window's score sd): they watch the
+    sequence of windows for a sustained shift no single window makes significant. Only
+    PageHinkley runs by default, calibrated to ``false_alarms_per_day``; ADWIN and KSWIN
+    cannot be held to a budget on seasonal traffic (streams/drift/online.py)."""
 
     enabled: bool = True
+    detectors: list[Literal["page_hinkley", "adwin", "kswin"]] = Field(
+        default_factory=lambda: ["page_hinkley"],
+        description="Detectors to run; adwin and kswin fire on daily cycles.",
+    )
+    min_shift: float = Field(
+        default=0.25,
+        gt=0,
+        description="Smallest sustained shift of a mean (reference sd) worth a warning: "
+        "PageHinkley's delta; a daily swing below it is tolerated.",
+    )
+    false_alarms_per_day: float = Field(
+        default=0.5,
+        gt=0,
+        description="PageHinkley's budget: expected false alarms per model-day over all "
+        "series on healthy traffic; its threshold is calibrated to it at start.",
+    )
     history: int = Field(
         default=500, ge=10, description="Windows kept per series to rebuild after a restart."
     )
@@ -226,6 +244,13 @@ class AlertingConfig(_Strict):
     and how corroboration sets severity."""
 
     fire_after_windows: int = Field(default=1, ge=1)
+    drift_fire_after_windows: int = Field(
+        default=2,
+        ge=1,
+        description="Windows in a row a per-window drift test must breach before data or "
+        "prediction drift alerts: one window's crossing on healthy traffic is sampling "
+        "noise or a daily peak. Online detections, evidence over many windows, count at once.",
+    )
     resolve_after_windows: int = Field(default=3, ge=1)
     correlation: CorrelationConfig = CorrelationConfig()
 

@@ -16,15 +16,20 @@ but a restart rebuilds them from the last ``history`` values only, so the two ma
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import orjson
 from river import drift
 from river.base import DriftDetector
+
+if TYPE_CHECKING:
+    from streams.config.models import ModelConfig
 
 DetectorName = Literal["adwin", "page_hinkley", "kswin"]
 
@@ -76,30 +81,46 @@ class DetectorSpec:
         return cls(obj["name"], obj["params"])
 
 
-def default_specs() -> list[DetectorSpec]:
-    """Defaults tuned for a series of one value per window, in units of the reference std.
+#: The online detectors that run unless the configuration names others. ADWIN and KSWIN
+#: flag any *statistically significant* change of a series; at hundreds of events per
+#: window a daily cycle of a tenth of a standard deviation is significant, and neither has
+#: a parameter for the smallest change worth a warning, so neither can be held to a
+#: false-alarm budget on seasonal traffic: they are off by default (``drift.online.detectors``
+#: turns them on for series without a cycle). PageHinkley's ``delta`` is exactly that
+#: smallest change: it runs, calibrated by ``calibrate_page_hinkley``.
+DEFAULT_DETECTORS: tuple[DetectorName, ...] = ("page_hinkley",)
+
+#: Windows a PageHinkley waits before it may fire: enough to settle the running mean.
+PH_MIN_INSTANCES = 10
+
+
+def page_hinkley_spec(min_shift: float, threshold: float) -> DetectorSpec:
+    """PageHinkley in reference-sd units: it accumulates how far each window's value
+    exceeds the running mean by more than ``min_shift`` and fires past ``threshold``
+    (sd x windows); river's forgetting factor, no forgetting of the threshold."""
+    return DetectorSpec(
+        "page_hinkley",
+        {
+            "min_instances": PH_MIN_INSTANCES,
+            "delta": min_shift,
+            "threshold": threshold,
+            "alpha": 1 - 0.0001,
+            "mode": "both",
+        },
+    )
+
+
+def other_specs() -> dict[str, DetectorSpec]:
+    """ADWIN and KSWIN as they run when turned on, for a series of one value per window.
 
     - ADWIN ``delta=0.002`` (river's default) with ``clock=1``: river checks every 32 values by
-      default, which at one value per 5-minute window would add up to ~2.7 hours of delay; a
-      check per window is cheap at this rate. ``grace_period=10`` windows as in river.
-    - PageHinkley with river's ``delta`` (0.005) and ``alpha`` (1 - 1e-4), but
-      ``min_instances=10`` (river: 30) and ``threshold=20`` (river: 50). The threshold is on the
-      cumulative deviation in the series' own units; with values in reference-std units, a shift
-      of 1 std fires after ~20 windows and 0.25 std after ~60-90, while stationary noise of up to
-      0.3 std per window (a window mean over >= ~11 events) gave no alarm in 5,000 windows in
-      our simulation. River's 50 needs ~50 windows for a 1 std shift (~4 h). 10 windows suffice
-      to settle the running mean the test deviates from. The threshold is absolute, so a series
-      not in std units (a raw mean prediction score, say) should be standardised too, or given
-      its own specs.
-    - KSWIN ``alpha=0.0001, window_size=100, stat_size=30, seed=42`` (river's sizes plus a
-      seed). It cannot fire before ``window_size`` = 100 values of a series have been fed
-      (~8.3 hours of 5-minute windows), and it compares distributions, so it also reacts to a
-      change in spread. It runs a test per window: river's alpha 0.005 gave about 4 false
-      alarms per 2,000 stationary windows in our simulation (one a week at 5-minute windows,
-      per series), 0.0001 gave 1.
+      default, which at one value per 5-minute window would add up to ~2.7 hours of delay.
+    - KSWIN ``alpha=0.0001, window_size=100, stat_size=30, seed=42``: it cannot fire before
+      100 values of a series (~8.3 hours of 5-minute windows); river's alpha 0.005 gave about
+      4 false alarms per 2,000 stationary windows in our simulation, 0.0001 gave 1.
     """
-    return [
-        DetectorSpec(
+    return {
+        "adwin": DetectorSpec(
             "adwin",
             {
                 "delta": 0.002,
@@ -109,29 +130,154 @@ def default_specs() -> list[DetectorSpec]:
                 "grace_period": 10,
             },
         ),
-        DetectorSpec(
-            "page_hinkley",
-            {
-                "min_instances": 10,
-                "delta": 0.005,
-                "threshold": 20.0,
-                "alpha": 1 - 0.0001,
-                "mode": "both",
-            },
+        "kswin": DetectorSpec(
+            "kswin", {"alpha": 0.0001, "window_size": 100, "stat_size": 30, "seed": 42}
         ),
-        DetectorSpec("kswin", {"alpha": 0.0001, "window_size": 100, "stat_size": 30, "seed": 42}),
+    }
+
+
+def specs_for(
+    detectors: Sequence[DetectorName],
+    min_shift: float,
+    window_events: int,
+    alarm_rate: float,
+) -> list[DetectorSpec]:
+    """The specs of the named detectors, PageHinkley calibrated to ``alarm_rate`` false
+    alarms per series and window at windows of ``window_events`` events."""
+    others = other_specs()
+    return [
+        page_hinkley_spec(min_shift, calibrate_page_hinkley(min_shift, window_events, alarm_rate))
+        if name == "page_hinkley"
+        else others[name]
+        for name in detectors
     ]
+
+
+def online_specs(config: ModelConfig) -> list[DetectorSpec]:
+    """A model's detectors: its budget per day shared by its series (numeric features and
+    the score) and windows, calibrated at its smallest deciding window
+    (``thresholds.min_window_events``), where the noise is largest."""
+    online = config.drift.online
+    series = 1 + sum(kind == "numeric" for kind in config.features.values())
+    windows_per_day = max(1.0, 86_400 / config.window_s)
+    rate = min(0.5, online.false_alarms_per_day / (windows_per_day * series))
+    return specs_for(online.detectors, online.min_shift, config.thresholds.min_window_events, rate)
+
+
+def default_specs() -> list[DetectorSpec]:
+    """The default configuration's detectors, for 5-minute windows of a model with 20
+    numeric features: what runs where no configuration is given."""
+    return specs_for(DEFAULT_DETECTORS, 0.25, 100, 0.5 / (288 * 21))
+
+
+def evidence(spec: DetectorSpec, detector: DriftDetector) -> tuple[str, float, float]:
+    """What a detection shows: a statistic and the threshold it crossed, on one scale.
+
+    PageHinkley's is its test statistic (the cumulative excess over ``delta``, in the
+    series' units times windows), KSWIN's the p-value of its KS test against ``alpha``;
+    ADWIN exposes no statistic, so it shows its significance level, which the change it
+    found passed.
+    """
+    d: Any = detector  # river's own settings, defaults included
+    if spec.name == "page_hinkley":
+        rise = d._sum_increase - d._min_increase
+        fall = d._max_decrease - d._sum_decrease
+        return f"page_hinkley(delta={d.delta:g})", max(rise, fall), d.threshold
+    if spec.name == "kswin":
+        return "kswin p_value", float(getattr(d, "p_value", math.nan)), d.alpha
+    return "adwin p_value <=", d.delta, d.delta
+
+
+def _healthy_series(
+    min_shift: float, window_events: int, windows: int, series: int, seed: int
+) -> np.ndarray:
+    """Series a healthy model produces: each window's mean in reference sd, so sampling
+    noise of 1/sqrt(events), around a level that swings once a day (288 windows) by up to
+    ``min_shift``, the largest swing the detector is meant to tolerate."""
+    rng = np.random.default_rng(seed)
+    phase = rng.uniform(0, 2 * np.pi, size=(series, 1))
+    cycle = min_shift * np.sin(2 * np.pi * np.arange(windows) / 288 + phase)
+    return cycle + rng.standard_normal((series, windows)) / math.sqrt(window_events)
+
+
+def _page_hinkley_statistics(values: np.ndarray, delta: float, alpha: float) -> np.ndarray:
+    """River's PageHinkley recurrence over many series at once, without resets: its test
+    statistic after each value (nan during the first ``PH_MIN_INSTANCES``)."""
+    series, windows = values.shape
+    mean = np.zeros(series)
+    sum_up = np.zeros(series)
+    sum_down = np.zeros(series)
+    min_up = np.full(series, np.inf)
+    max_down = np.full(series, -1.0)
+    out = np.full((series, windows), np.nan)
+    for t in range(windows):
+        x = values[:, t]
+        mean += (x - mean) / (t + 1)
+        dev = x - mean
+        sum_up = alpha * sum_up + dev - delta
+        sum_down = alpha * sum_down + dev + delta
+        min_up = np.minimum(min_up, sum_up)
+        max_down = np.maximum(max_down, sum_down)
+        if t + 1 >= PH_MIN_INSTANCES:
+            out[:, t] = np.maximum(sum_up - min_up, max_down - sum_down)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def calibrate_page_hinkley(
+    min_shift: float, window_events: int, alarm_rate: float, seed: int = 0
+) -> float:
+    """The smallest PageHinkley threshold whose false-alarm rate per series and window on
+    healthy series (``_healthy_series``) is at most ``alarm_rate``.
+
+    The detector is replayed, vectorised, over simulated healthy windows, as Alibi Detect
+    calibrates its online detectors to an expected run time. Alarms are counted as upward
+    crossings of the threshold; a run without resets crosses at least as often as the
+    detector (which resets and waits ``PH_MIN_INSTANCES`` after firing) fires, so the rate
+    is an upper bound. The threshold is at least ``min_shift``: one window a whole
+    ``min_shift`` past the tolerated level.
+    """
+    if not 0 < alarm_rate < 1:
+        raise ValueError(f"alarm_rate must lie in (0, 1), got {alarm_rate}")
+    windows = 2 * 288
+    series = max(100, math.ceil(20 / (alarm_rate * windows)))  # ~20 alarms at the target
+    series = min(series, 20_000)
+    stats = _page_hinkley_statistics(
+        _healthy_series(min_shift, window_events, windows, series, seed), min_shift, 1 - 0.0001
+    )
+    before, after = stats[:, :-1], stats[:, 1:]
+    candidates = np.unique(np.round(after[np.isfinite(after)], 6))
+    observed = np.isfinite(after).sum()
+
+    def rate(threshold: float) -> float:
+        crossings = (after > threshold) & ~(before > threshold)
+        return float(crossings.sum()) / observed
+
+    lo, hi = 0, len(candidates) - 1
+    if rate(candidates[hi]) > alarm_rate:  # only the largest seen is safe
+        return float(max(candidates[hi], min_shift))
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if rate(candidates[mid]) <= alarm_rate:
+            hi = mid
+        else:
+            lo = mid + 1
+    return round(float(max(candidates[lo], min_shift)), 4)
 
 
 @dataclass(frozen=True)
 class OnlineDrift:
-    """One detection: which series, which detector and parameters, at which window and value."""
+    """One detection: which series, which detector and parameters, at which window and
+    value, and its evidence: a statistic and the threshold it crossed, on one scale."""
 
     series: str
     detector: str
     params: Mapping[str, Any]
     window_start: int
     value: float
+    statistic: str = ""
+    score: float = math.nan
+    threshold: float = math.nan
 
 
 class _Series:
@@ -222,7 +368,19 @@ class OnlineDetectors:
                 continue
             for i in state.feed(window_start, value):
                 spec = self.specs[i]
-                out.append(OnlineDrift(name, spec.name, dict(spec.params), window_start, value))
+                statistic, score, threshold = evidence(spec, state.detectors[i])
+                out.append(
+                    OnlineDrift(
+                        name,
+                        spec.name,
+                        dict(spec.params),
+                        window_start,
+                        value,
+                        statistic,
+                        score,
+                        float(threshold),
+                    )
+                )
         return out
 
     def to_bytes(self) -> bytes:

@@ -151,21 +151,25 @@ SCORE_SERIES = "prediction_score"
 
 
 def window_summaries(
-    report: WindowReport, window: WindowAggregate, reference: Mapping[str, Sketch]
+    report: WindowReport,
+    window: WindowAggregate,
+    reference: Mapping[str, Sketch],
+    score_baseline: NumericSketch | None = None,
 ) -> dict[str, float]:
-    """One number per series for the online detectors: a numeric feature's mean in
-    reference standard deviations from the reference mean, a categorical feature's
-    Jensen-Shannon distance, and the mean prediction score."""
+    """One number per series for the online detectors, in standard deviations so that one
+    ``min_shift`` means the same everywhere: a numeric feature's mean from the reference
+    mean in reference sd, and the mean prediction score in the sd of the scores'
+    baseline (earlier clear windows; no score value until there is one). Categorical
+    features have no such scale; their own tests watch them."""
     out: dict[str, float] = {}
     for f in report.features:
         ref = reference[f.name]
         if isinstance(ref, NumericSketch):
             std = ref.variance**0.5 or 1.0
             out[f.name] = (f.statistics.get("mean", float("nan")) - ref.mean) / std
-        else:
-            out[f.name] = f.statistics.get("jensen_shannon", float("nan"))
-    if window.score.n:
-        out[SCORE_SERIES] = window.score.mean
+    spread = score_baseline.variance**0.5 if score_baseline is not None and score_baseline.n else 0
+    if window.score.n and spread > 0:
+        out[SCORE_SERIES] = window.score.mean / spread
     return out
 
 

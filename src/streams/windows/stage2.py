@@ -13,14 +13,14 @@ the next revision number.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from streams.alerting.lifecycle import Incident
 from streams.alerting.slo import WindowCounts, prune
 from streams.codec import pack, unpack
-from streams.drift.online import OnlineDetectors, OnlineDrift
+from streams.drift.online import DetectorSpec, OnlineDetectors, OnlineDrift
 from streams.labels.performance_windows import PerformanceState
 from streams.windows.aggregate import WindowAggregate
 
@@ -119,7 +119,11 @@ class ModelState:
 
     @classmethod
     def deserialize(
-        cls, raw: bytes, window: Callable[[str], bytes | None], online_history: int = 500
+        cls,
+        raw: bytes,
+        window: Callable[[str], bytes | None],
+        online_history: int = 500,
+        online_specs: Sequence[DetectorSpec] | None = None,
     ) -> ModelState:
         """Rebuild a state; ``window`` reads an entry (window or detectors) by table key."""
         b = unpack(raw, STATE_VERSION, "model state")
@@ -139,9 +143,9 @@ class ModelState:
         state.perf = PerformanceState.from_json(b["perf"], window, state.model_id)
         raw_online = window(online_key(state.model_id))
         state.online = (
-            OnlineDetectors.from_bytes(raw_online, history=online_history)
+            OnlineDetectors.from_bytes(raw_online, specs=online_specs, history=online_history)
             if raw_online
-            else OnlineDetectors(history=online_history)
+            else OnlineDetectors(online_specs, history=online_history)
         )
         for start in [*b["open"], *b["evaluated"]]:
             raw_window = window(window_key(state.model_id, start))

@@ -19,7 +19,7 @@ from faust.types import TP
 
 from streams.alerting.evaluate import evaluate_performance_windows, evaluate_window
 from streams.codec import FormatError, unpack_partial
-from streams.drift.online import OnlineDetectors
+from streams.drift.online import OnlineDetectors, online_specs
 from streams.windows.reference_choice import ReferenceChooser
 from streams.windows.stage1 import ModelSpec
 from streams.windows.stage2 import ModelState, apply_message, take_ready
@@ -99,13 +99,14 @@ class PartialsAgent:
         state = self.states.get(model_id)
         if state is None:
             table = self.ctx.tables.stage2
-            history = self.ctx.models[model_id].config.drift.online.history
+            config = self.ctx.models[model_id].config
+            history, specs = config.drift.online.history, online_specs(config)
             with partition_scope(self.topic, partition):
                 raw = table.get(model_id)
                 state = (
-                    ModelState.deserialize(raw, table.get, history)
+                    ModelState.deserialize(raw, table.get, history, specs)
                     if raw
-                    else ModelState(model_id, online=OnlineDetectors(history=history))
+                    else ModelState(model_id, online=OnlineDetectors(specs, history=history))
                 )
             self.states[model_id] = state
         return state

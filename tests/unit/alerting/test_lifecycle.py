@@ -28,7 +28,9 @@ class W:
     decided: Decided = EVERYTHING
 
 
-def run(windows: list, fire_after: int = 1, resolve_after: int = 2) -> list:
+def run(
+    windows: list, fire_after: int | dict[AlertCategory, int] = 1, resolve_after: int = 2
+) -> list:
     """(evaluation number, status, subjects) of each transition; a plain list of signals
     is the next window in order, deciding everything."""
     incidents: dict[str, Incident] = {}
@@ -163,3 +165,20 @@ def test_an_incident_saved_before_decided_windows_counted_still_reads() -> None:
     incident = Incident.from_dict(old)
     assert incident.firing and incident.announced == ["a"]
     assert incident.clear_windows == []  # its clear run starts afresh
+
+
+DRIFT = AlertCategory.data_drift
+
+
+def drift(feature: str, sequential: bool = False) -> list[Signal]:
+    return [Signal(DRIFT, feature, Severity.warning, "wasserstein", 0.3, 0.25, sequential)]
+
+
+def test_fire_after_is_per_category_and_an_online_detection_counts_at_once() -> None:
+    need = {DRIFT: 2, DQ: 1}
+    # one window's drift crossing is noise: it needs a second in a row; quality fires at once
+    assert run([drift("x"), [], drift("x")], fire_after=need) == []
+    assert run([drift("x"), drift("x")], fire_after=need) == [(1, "firing", ["x"])]
+    assert run([zeros("x")], fire_after=need) == [(0, "firing", ["x"])]
+    # a sequential detector weighed many windows already: no streak needed
+    assert run([drift("y", sequential=True)], fire_after=need) == [(0, "firing", ["y"])]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -15,8 +16,13 @@ from streams.drift.online import (
     DetectorSpec,
     OnlineDetectors,
     OnlineDrift,
+    calibrate_page_hinkley,
     default_specs,
+    other_specs,
 )
+
+#: Every detector: the default PageHinkley, and ADWIN and KSWIN as they run when turned on.
+ALL = [*default_specs(), *other_specs().values()]
 
 STEP = 300  # 5-minute windows, in seconds
 
@@ -61,8 +67,8 @@ def indices(hits: list[OnlineDrift], series: str, detector: str) -> list[int]:
 def test_same_detections_as_river() -> None:
     a, b = shifted_series(1), shifted_series(2)
     b[10:20] = [math.nan] * 10  # windows without data are skipped, as the oracle skips them
-    hits = feed(OnlineDetectors(), {"a": a, "prediction_score": b})
-    for spec in default_specs():
+    hits = feed(OnlineDetectors(ALL), {"a": a, "prediction_score": b})
+    for spec in ALL:
         want_a, want_b = oracle(spec, a), oracle(spec, b)
         assert want_a, f"{spec.name} never fires: the test would prove nothing"
         assert indices(hits, "a", spec.name) == want_a
@@ -71,8 +77,8 @@ def test_same_detections_as_river() -> None:
 
 def test_detection_names_detector_params_and_value() -> None:
     values = shifted_series()
-    hits = feed(OnlineDetectors(), {"age": values})
-    specs = {s.name: s.params for s in default_specs()}
+    hits = feed(OnlineDetectors(ALL), {"age": values})
+    specs = {s.name: s.params for s in ALL}
     assert {h.detector for h in hits} == set(specs)
     for h in hits:
         assert h.series == "age"
@@ -85,7 +91,7 @@ def test_detection_names_detector_params_and_value() -> None:
 def test_level_shift_is_detected_soon_after(name: str, shift: float) -> None:
     rng = random.Random(7)
     values = gauss(rng, 300, 0.0) + gauss(rng, 300, shift)
-    spec = next(s for s in default_specs() if s.name == name)
+    spec = next(s for s in ALL if s.name == name)
     hits = indices(feed(OnlineDetectors([spec]), {"x": values}), "x", name)
     assert hits, f"{name} missed a 10-sigma level shift"
     assert 300 <= hits[0] <= 330, hits  # ~2.5 hours of 5-minute windows at most
@@ -93,13 +99,13 @@ def test_level_shift_is_detected_soon_after(name: str, shift: float) -> None:
 
 def test_stationary_noise_gives_no_detection() -> None:
     rng = random.Random(11)
-    specs = [s for s in default_specs() if s.name != "kswin"]
+    specs = [s for s in ALL if s.name != "kswin"]
     series = {"x": gauss(rng, 2000, 0.0, 0.2), "prediction_score": gauss(rng, 2000, 0.0, 0.1)}
     assert feed(OnlineDetectors(specs), series) == []
 
 
 def test_kswin_needs_window_size_values_before_it_can_fire() -> None:
-    kswin = next(s for s in default_specs() if s.name == "kswin")
+    kswin = other_specs()["kswin"]
     size = kswin.params["window_size"]
     values = [0.0] * 50 + [5.0] * (size - 51)  # an obvious shift, one value short of a window
     det = OnlineDetectors([kswin])
@@ -111,9 +117,9 @@ def test_kswin_needs_window_size_values_before_it_can_fire() -> None:
 @pytest.mark.parametrize("split", [1, 150, 212, 213, 214, 221, 361, 364, 599])
 def test_round_trip_continues_like_an_uninterrupted_run(split: int) -> None:
     series = {"a": shifted_series(3), "b": shifted_series(4)}
-    whole = feed(OnlineDetectors(), series)
+    whole = feed(OnlineDetectors(ALL), series)
 
-    first = OnlineDetectors()
+    first = OnlineDetectors(ALL)
     before = feed(first, {k: v[:split] for k, v in series.items()})
     raw = first.to_bytes()
     restored = OnlineDetectors.from_bytes(raw)
@@ -130,7 +136,7 @@ def test_round_trip_continues_like_an_uninterrupted_run(split: int) -> None:
 )
 def test_round_trip_property(values: list[float], split: int) -> None:
     specs = [
-        *default_specs()[:2],
+        *ALL[:2],
         DetectorSpec("kswin", {"window_size": 30, "stat_size": 10, "seed": 1}),
     ]
     whole = OnlineDetectors(specs)
@@ -145,9 +151,9 @@ def test_round_trip_property(values: list[float], split: int) -> None:
 
 def test_history_is_bounded_while_live_detectors_keep_running() -> None:
     values = shifted_series(5)
-    det = OnlineDetectors(history=50)
+    det = OnlineDetectors(ALL, history=50)
     hits = feed(det, {"x": values})
-    for spec in default_specs():  # the live detectors saw everything despite the trimming
+    for spec in ALL:  # the live detectors saw everything despite the trimming
         assert indices(hits, "x", spec.name) == oracle(spec, values)
     body = orjson.loads(det.to_bytes()[1:])
     assert body["series"]["x"]["values"] == values[-50:]
@@ -158,14 +164,14 @@ def test_history_is_bounded_while_live_detectors_keep_running() -> None:
 
 def test_revision_of_a_window_is_not_a_new_observation() -> None:
     values = shifted_series(6)
-    det = OnlineDetectors()
+    det = OnlineDetectors(ALL)
     hits: list[OnlineDrift] = []
     for i, v in enumerate(values):
         hits += det.update(i * STEP, {"x": v})
         hits += det.update(i * STEP, {"x": v + 100.0})  # a revision: ignored
         if i:
             hits += det.update((i - 1) * STEP, {"x": -100.0})  # a late older window: ignored
-    for spec in default_specs():
+    for spec in ALL:
         assert indices(hits, "x", spec.name) == oracle(spec, values)
     assert det.last_window("x") == (len(values) - 1) * STEP
 
@@ -219,3 +225,61 @@ def test_specs_are_validated_up_front() -> None:
         DetectorSpec("adwin", {"no_such_param": 1})
     with pytest.raises(ValueError, match="history"):
         OnlineDetectors(history=0)
+
+
+def healthy(rng: np.random.Generator, series: int, windows: int, events: int, swing: float):
+    """Window means of healthy traffic, drawn here independently of the calibration: noise
+    of 1/sqrt(events) around a level with a daily swing of ``swing`` at a random phase."""
+    t = np.arange(windows)
+    phase = rng.uniform(0, 2 * np.pi, size=(series, 1))
+    return swing * np.sin(2 * np.pi * t / 288 + phase) + rng.normal(
+        0, events**-0.5, size=(series, windows)
+    )
+
+
+def river_alarm_rate(threshold: float, values: np.ndarray, min_shift: float) -> float:
+    """False alarms per series-window of river's own PageHinkley at ``threshold``."""
+    spec = DetectorSpec(
+        "page_hinkley",
+        {"min_instances": 10, "delta": min_shift, "threshold": threshold, "mode": "both"},
+    )
+    alarms = 0
+    for row in values:
+        detector = spec.build()
+        for x in row:
+            detector.update(float(x))
+            alarms += detector.drift_detected
+    return alarms / values.size
+
+
+def test_page_hinkley_calibration_holds_river_to_the_budget_and_is_not_slack() -> None:
+    rate = 2e-3  # high enough to count in a test, on 120 x 576 healthy windows
+    threshold = calibrate_page_hinkley(0.25, 100, rate)
+    values = healthy(np.random.default_rng(99), 120, 576, 100, 0.25)
+    assert river_alarm_rate(threshold, values, 0.25) <= rate
+    # a tenth of the threshold would break the budget: the calibration is not just huge
+    assert river_alarm_rate(threshold / 10, values, 0.25) > rate
+
+
+def test_a_larger_window_or_a_looser_budget_calibrates_a_lower_threshold() -> None:
+    strict = calibrate_page_hinkley(0.25, 100, 1e-4)
+    assert calibrate_page_hinkley(0.25, 10_000, 1e-4) < strict
+    assert calibrate_page_hinkley(0.25, 100, 1e-2) < strict
+
+
+def test_a_detection_shows_a_statistic_past_its_threshold_on_one_scale() -> None:
+    rng = random.Random(3)
+    values = gauss(rng, 100, 0.0, 0.03) + gauss(rng, 60, 1.0, 0.03)
+    (spec,) = default_specs()
+    hits = feed(OnlineDetectors([spec]), {"x": values})
+    assert hits, "a 1 sd shift must be detected"
+    for h in hits:
+        assert h.statistic == "page_hinkley(delta=0.25)"
+        assert h.threshold == spec.params["threshold"]
+        assert h.score > h.threshold
+    # the statistic is river's: one window earlier it had not crossed
+    first = hits[0].window_start // STEP
+    detector = spec.build()
+    for x in values[:first]:
+        detector.update(x)
+        assert not detector.drift_detected
