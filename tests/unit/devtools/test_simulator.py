@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import itertools
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,10 +12,12 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from scipy.stats import ks_2samp
 
 from streams.cli.common import parse_duration
 from streams.cli.simulate import register
+from streams.client.logger import EventLogger
 from streams.devtools.simulator.arrivals import ArrivalProcess
 from streams.devtools.simulator.datafiles import read_columns, write_rows
 from streams.devtools.simulator.features import (
@@ -314,32 +318,43 @@ def test_cli_write_reference(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     assert "500 reference rows" in capsys.readouterr().out
 
 
-# --- the producer loop, with a stand-in for confluent_kafka.Producer
+# --- the producer loop, through the client, with a stand-in for confluent_kafka.Producer
 
 
 class FakeProducer:
-    def __init__(self, interrupt_after: int | None = None, fail: bool = False) -> None:
-        self.messages: list[tuple[str, bytes, bytes]] = []
-        self.callbacks: list[Any] = []
-        self.interrupt_after = interrupt_after
-        self.fail = fail
-        self.flushed = False
+    """Keeps (topic, key, value) in produce order; delivery callbacks run on poll and
+    flush, from the client's thread, as librdkafka runs them; ``fail`` messages fail."""
 
-    def produce(self, topic: str, value: bytes, key: bytes, on_delivery: Any = None) -> None:
-        if self.interrupt_after is not None and len(self.messages) >= self.interrupt_after:
-            raise KeyboardInterrupt
-        self.messages.append((topic, key, value))
-        self.callbacks.append(on_delivery)
+    def __init__(self, fail: int = 0) -> None:
+        self.messages: list[tuple[str, bytes, bytes]] = []
+        self.partitions: list[int] = []
+        self.callbacks: list[Any] = []
+        self.fail = fail
+        self.lock = threading.Lock()
+
+    def produce(
+        self, topic: str, value: bytes, key: bytes, partition: int = -1, on_delivery: Any = None
+    ) -> None:
+        with self.lock:
+            self.messages.append((topic, key, value))
+            self.partitions.append(partition)
+            self.callbacks.append(on_delivery)
 
     def poll(self, timeout: float = 0) -> int:
-        return 0
+        with self.lock:
+            callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            failed = self.fail > 0
+            self.fail -= failed
+            callback("broker says no" if failed else None, None)
+        return len(callbacks)
 
     def flush(self, timeout: float | None = None) -> int:
-        self.flushed = True
-        if self.fail:
-            for callback in self.callbacks[:3]:
-                callback("broker says no", None)
+        self.poll()
         return 0
+
+    def topic(self, name: str) -> list[tuple[bytes, bytes]]:
+        return [(key, value) for topic, key, value in self.messages if topic == name]
 
 
 def _simulate(producer: FakeProducer, **kwargs: Any) -> Any:
@@ -359,26 +374,27 @@ def _simulate(producer: FakeProducer, **kwargs: Any) -> Any:
 def test_simulate_produces_predictions_then_labels() -> None:
     fake = FakeProducer()
     report = _simulate(fake)
-    preds = [m for m in fake.messages if m[0] == "predictions"]
-    labels = [m for m in fake.messages if m[0] == "labels"]
+    preds, labels = fake.topic("predictions"), fake.topic("labels")
     assert report.predictions == len(preds) == len(report.timestamps) > 20_000
     assert report.labels == len(labels) == len(preds)
-    assert fake.flushed and not report.interrupted
+    assert not fake.callbacks and not report.interrupted  # all delivered
     counts = report.counts_by_window(60)
     assert sum(counts.values()) == report.predictions
     assert all(start % 60 == 0 for start in counts)
 
     served_at: dict[bytes, datetime] = {}
-    for topic, key, value in fake.messages:
-        if topic == "predictions":
-            event = PredictionEvent.model_validate(orjson.loads(value))
-            assert key == event.prediction_id.encode()
-            served_at[key] = event.timestamp
-        else:
-            label = LabelEvent.model_validate(orjson.loads(value))
-            assert key in served_at  # never before its prediction
-            assert label.timestamp > served_at[key]
-    stamps = [PredictionEvent.model_validate(orjson.loads(v)).timestamp for _, _, v in preds]
+    for key, value in preds:
+        event = PredictionEvent.model_validate(orjson.loads(value))
+        assert key == event.prediction_id.encode()
+        served_at[key] = event.timestamp
+    for key, value in labels:
+        label = LabelEvent.model_validate(orjson.loads(value))
+        assert label.timestamp > served_at[key]  # every label has its earlier prediction
+    # each message is on the murmur2 partition of its key (4 partitions)
+    everything = list(range(4))
+    expected = [DefaultPartitioner()(key, everything, everything) for _, key, _ in fake.messages]
+    assert fake.partitions == expected
+    stamps = [PredictionEvent.model_validate(orjson.loads(v)).timestamp for _, v in preds]
     recount: dict[int, int] = {}
     for ts in stamps:
         window = int(ts.timestamp()) // 60 * 60
@@ -386,11 +402,26 @@ def test_simulate_produces_predictions_then_labels() -> None:
     assert recount == counts
 
 
+def test_simulate_with_envelopes_sends_the_same_events() -> None:
+    single, batched = FakeProducer(), FakeProducer()
+    _simulate(single, duration_s=600)
+    report = _simulate(batched, duration_s=600, envelopes=True)
+    for topic in ("predictions", "labels"):
+        envelopes = batched.topic(topic)
+        events = [orjson.loads(v) for _, v in single.topic(topic)]
+        unpacked = [e for _, v in envelopes for e in orjson.loads(v)[topic]]
+        assert len(envelopes) < len(unpacked) / 10  # many events per message
+        key = "prediction_id"
+        assert sorted(unpacked, key=lambda e: e[key]) == sorted(events, key=lambda e: e[key])
+    assert report.predictions == len(single.topic("predictions"))
+
+
 def test_simulate_is_deterministic_and_labels_fraction() -> None:
     first, second = FakeProducer(), FakeProducer()
     _simulate(first, duration_s=600, label_fraction=0.5)
     report = _simulate(second, duration_s=600, label_fraction=0.5)
-    assert first.messages == second.messages
+    for topic in ("predictions", "labels"):  # the two topics' loggers interleave freely
+        assert first.topic(topic) == second.topic(topic)
     assert report.labels == pytest.approx(report.predictions / 2, rel=0.05)
     assert not _simulate(FakeProducer(), duration_s=600, labels=False).labels
 
@@ -400,18 +431,27 @@ def test_simulate_paces_by_speedup() -> None:
     assert report.wall_s >= 0.18
 
 
-def test_simulate_stops_cleanly_on_interrupt() -> None:
-    fake = FakeProducer(interrupt_after=5000)
+def test_simulate_stops_cleanly_on_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = itertools.count()
+    log_json = EventLogger.log_json
+
+    def interrupted(self: EventLogger, pid: str, value: bytes) -> bool:
+        if next(calls) == 5000:  # Ctrl-C, in the simulator's own thread
+            raise KeyboardInterrupt
+        return log_json(self, pid, value)
+
+    monkeypatch.setattr(EventLogger, "log_json", interrupted)
+    fake = FakeProducer()
     report = _simulate(fake)
-    assert report.interrupted and fake.flushed
-    assert report.predictions + report.labels == 5000
+    assert report.interrupted and not fake.callbacks
+    assert report.predictions + report.labels == 5000 == len(fake.messages)
     assert len(report.timestamps) == report.predictions
     assert report.labels_dropped > 0
 
 
 def test_simulate_raises_delivery_errors() -> None:
     with pytest.raises(SimulationError, match="3 message") as info:
-        _simulate(FakeProducer(fail=True), duration_s=60)
+        _simulate(FakeProducer(fail=3), duration_s=60)
     assert info.value.report is not None and info.value.report.delivery_errors == 3
 
 

@@ -10,6 +10,11 @@ pipeline's counts with ``SimulationReport.counts_by_window``.
 Labels arrive late, as in production: each is held back in a queue until the
 simulated clock passes its event time, and whatever is still pending when the
 run ends is produced then.
+
+Events go out through the project's own producer client (``streams.client``), as a
+model server's would: murmur2 partitions computed in the client, one message per event
+by default, or envelopes of many events with ``envelopes=True``. Unlike a model
+server, the simulator waits for room in the client's queue rather than dropping.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from typing import Any
 import numpy as np
 import orjson
 
+from streams.client import LabelLogger, PredictionLogger
+from streams.client.logger import EventLogger
 from streams.devtools.simulator.arrivals import DAY_S, ArrivalProcess
 from streams.devtools.simulator.datafiles import write_rows
 from streams.devtools.simulator.events import format_timestamps
@@ -43,6 +50,10 @@ PRODUCER_CONFIG: dict[str, Any] = {
     "compression.type": "lz4",
     "enable.idempotence": True,
 }
+"""librdkafka settings for producers written by hand (tests); the simulator's own go
+through ``streams.client``, which sets each message's partition itself."""
+LINGER_MS = 20
+QUEUE_EVENTS = 8 * 2048
 CHUNK = 2048
 """Events produced between two looks at the clock, the label queue and the progress bar."""
 CONNECT_TIMEOUT_S = 10.0
@@ -60,45 +71,31 @@ class SimulationError(StreamsError, RuntimeError):
 
 
 class _Run:
-    """State of one simulation: the producer, counters, the label queue, the clock."""
+    """State of one simulation: the two loggers, counters, the label queue, the clock."""
 
     def __init__(
         self,
-        producer: Any,
+        predictions: EventLogger,
+        labels: EventLogger,
         report: SimulationReport,
         run_id: str,
         model_id: str,
-        topic: str,
-        labels_topic: str,
     ) -> None:
-        self.producer = producer
+        self.predictions = predictions
+        self.labels_logger = labels
         self.report = report
         self.run_id = run_id
         self.model_id = model_id
-        self.topic = topic
-        self.labels_topic = labels_topic
         self.labels = LabelQueue()
-        self.first_error: str | None = None
         self.sent = 0
 
-    def on_delivery(self, err: Any, msg: Any) -> None:
-        if err is not None:
-            self.report.delivery_errors += 1
-            if self.first_error is None:
-                self.first_error = str(err)
-
-    def send(self, topic: str, keys: Sequence[bytes], values: Sequence[bytes]) -> None:
-        """Produce in order, waiting on BufferError; ``self.sent`` counts what went out
-        even when interrupted half-way."""
-        produce, poll, callback = self.producer.produce, self.producer.poll, self.on_delivery
+    def send(self, logger: EventLogger, ids: Sequence[str], values: Sequence[bytes]) -> None:
+        """Log in order, waiting for room in the client's queue; ``self.sent`` counts
+        what was handed over even when interrupted half-way."""
+        log_json = logger.log_json
         self.sent = 0
-        for key, value in zip(keys, values, strict=True):
-            while True:
-                try:
-                    produce(topic, value, key, on_delivery=callback)
-                    break
-                except BufferError:
-                    poll(0.1)
+        for pid, value in zip(ids, values, strict=True):
+            log_json(pid, value)
             self.sent += 1
 
     def release_labels(self, until_ms: float) -> None:
@@ -121,7 +118,7 @@ class _Run:
                 )
             ]
             try:
-                self.send(self.labels_topic, [pid.encode() for pid in ids], values)
+                self.send(self.labels_logger, ids, values)
             finally:
                 self.report.labels += self.sent
                 if self.sent < len(values):  # interrupted: the rest of this batch is lost
@@ -158,13 +155,16 @@ def simulate(
     partitions: int = 4,
     model_id: str = DEFAULT_MODEL_ID,
     model_version: str = DEFAULT_MODEL_VERSION,
+    envelopes: bool = False,
     producer: Any = None,
 ) -> SimulationReport:
     """Produce ``duration_s`` of event time of simulated predictions (and labels).
 
     ``start`` is the event time of the beginning (default: now, UTC, floored to the
-    second). Missing topics are created with ``partitions``. ``producer`` replaces
-    the confluent_kafka Producer (tests). Raises
+    second). Missing topics are created with ``partitions``. ``envelopes`` sends
+    batch envelopes instead of single events. ``producer`` replaces the
+    confluent_kafka Producer of both loggers (tests; then the topics are taken to
+    have ``partitions``). Raises
     ValueError for bad arguments and SimulationError when Kafka is unreachable or
     messages were not delivered. Ctrl-C stops cleanly: what was produced is
     flushed and the report says ``interrupted``.
@@ -184,15 +184,32 @@ def simulate(
     sources = _sources(seed, run_id, rate, start_ms, scn, model_id, model_version)
     generator, arrivals, label_rng = sources
     if producer is None:
-        producer = _connect(bootstrap, {topic, labels_topic}, partitions)
-
+        _connect(bootstrap, {topic, labels_topic}, partitions)
+    options: dict[str, Any] = {
+        "single": not envelopes,
+        "linger_ms": LINGER_MS,
+        "compression": "lz4",
+        "queue_size": QUEUE_EVENTS,
+        "when_full": "wait",
+        "producer": producer,
+        "partitions": partitions if producer is not None else None,
+        "config": {"logger": _KAFKA_LOG},
+    }
+    loggers = (
+        PredictionLogger(bootstrap, topic, **options),
+        LabelLogger(bootstrap, labels_topic, **options),
+    )
     report = SimulationReport(scenario=scenario, start_ms=start_ms, duration_s=duration_s)
-    run = _Run(producer, report, run_id, model_id, topic, labels_topic)
-    bar = _progress_bar(progress, duration_s, scenario)
+    run = _Run(*loggers, report, run_id, model_id)
     clock = _Clock(start_ms, speedup)
-    draw = LabelDraw(label_rng, label_fraction, label_delay_s) if labels else None
-    _play(run, generator, arrivals.blocks(duration_s), scn, draw, clock, bar)
-    return _finish(run, clock)
+    try:
+        _wait_ready(bootstrap, loggers)
+        bar = _progress_bar(progress, duration_s, scenario)
+        draw = LabelDraw(label_rng, label_fraction, label_delay_s) if labels else None
+        _play(run, generator, arrivals.blocks(duration_s), scn, draw, clock, bar)
+    finally:
+        undelivered = sum(logger.close(FLUSH_TIMEOUT_S) for logger in loggers)
+    return _finish(run, clock, undelivered)
 
 
 def _sources(
@@ -216,15 +233,29 @@ def _sources(
     return generator, arrivals, np.random.default_rng(label_seed)
 
 
-def _finish(run: _Run, clock: _Clock) -> SimulationReport:
-    """Flush what is queued; the report, or SimulationError when anything was lost."""
+def _wait_ready(bootstrap: str, loggers: Sequence[EventLogger]) -> None:
+    """Both loggers know their topic's partitions, or SimulationError."""
+    for logger in loggers:
+        if not logger.wait_ready(CONNECT_TIMEOUT_S):
+            raise SimulationError(
+                f"no metadata for topic {logger.topic} from {bootstrap} "
+                f"after {CONNECT_TIMEOUT_S:.0f} s"
+            )
+
+
+def _finish(run: _Run, clock: _Clock, remaining: int) -> SimulationReport:
+    """The report of a run whose loggers are closed, or SimulationError when anything
+    was lost (``remaining``: events still undelivered)."""
     report = run.report
-    remaining = run.producer.flush(FLUSH_TIMEOUT_S)
+    loggers = (run.predictions, run.labels_logger)
+    stats = [logger.stats() for logger in loggers]
+    report.delivery_errors = sum(s.delivery_errors for s in stats)
     report.wall_s = time.monotonic() - clock.wall0
     if remaining or report.delivery_errors:
+        error = next((s.last_error for s in stats if s.last_error), None)
         raise SimulationError(
             f"{report.delivery_errors} message(s) failed and {remaining} were still queued "
-            f"after {FLUSH_TIMEOUT_S:.0f} s; first error: {run.first_error}",
+            f"after {FLUSH_TIMEOUT_S:.0f} s; last error: {error}",
             report,
         )
     return report
@@ -249,8 +280,8 @@ def _play(
             block = generator.generate(ts_ms, scenario)
             if draw is not None:
                 run.labels.add(*draw(ts_ms, block.label, generator.count - len(block)))
-            keys = [pid.encode() for pid in block.prediction_ids]
-            _produce_block(run, ts_ms, keys, block.to_json(), clock, produced_ts, bar)
+            ids = list(block.prediction_ids)
+            _produce_block(run, ts_ms, ids, block.to_json(), clock, produced_ts, bar)
         run.release_labels(math.inf)
     except KeyboardInterrupt:
         report.interrupted = True
@@ -275,8 +306,8 @@ def _check_arguments(
         raise ValueError(f"label_delay_s must be >= 0, got {label_delay_s}")
 
 
-def _connect(bootstrap: str, topics: set[str], partitions: int) -> Any:
-    """A producer that has reached the broker, the topics created if missing."""
+def _connect(bootstrap: str, topics: set[str], partitions: int) -> None:
+    """Check that the broker answers, and create the topics if missing."""
     from confluent_kafka import KafkaException, Producer
 
     # librdkafka's own log goes through Python logging: served on poll() only, so an
@@ -291,7 +322,6 @@ def _connect(bootstrap: str, topics: set[str], partitions: int) -> Any:
     # topics that do not exist yet get ``partitions`` (the worker's default), never
     # a broker's auto-created single partition
     ensure_topics(bootstrap, {t: TopicSpec(partitions) for t in topics})
-    return producer
 
 
 @dataclass(frozen=True)
@@ -310,7 +340,7 @@ class _Clock:
 def _produce_block(
     run: _Run,
     ts_ms: np.ndarray,
-    keys: list[bytes],
+    ids: list[str],
     values: list[bytes],
     clock: _Clock,
     produced_ts: list[np.ndarray],
@@ -318,7 +348,7 @@ def _produce_block(
 ) -> None:
     """Produce one block in chunks, each no earlier than the simulated clock allows,
     releasing the labels that fell due after each chunk."""
-    report, producer = run.report, run.producer
+    report = run.report
     pos = 0
     while pos < len(values):
         stop = min(len(values), pos + CHUNK)
@@ -327,17 +357,16 @@ def _produce_block(
             due = int(np.searchsorted(ts_ms, now_ms, side="right"))
             if due <= pos:
                 wait_s = (ts_ms[pos] - now_ms) / (clock.speedup * 1000)
-                producer.poll(min(max(wait_s, 0.0), 0.2))
+                time.sleep(min(max(wait_s, 0.0), 0.2))
                 continue
             stop = min(stop, due)
         try:
-            run.send(run.topic, keys[pos:stop], values[pos:stop])
+            run.send(run.predictions, ids[pos:stop], values[pos:stop])
         finally:
             report.predictions += run.sent
             produced_ts.append(ts_ms[pos : pos + run.sent])
         pos = stop
         run.release_labels(ts_ms[stop - 1])
-        producer.poll(0)
         if bar is not None:
             bar.set_postfix_str(f"{report.predictions:,} events", refresh=False)
             bar.update((ts_ms[stop - 1] - clock.start_ms) / 1000 - bar.n)
