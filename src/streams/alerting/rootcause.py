@@ -14,11 +14,12 @@ follows from it, so those findings join its incident instead of paging on their 
 F is the subjects of the window's data-quality signals and those the open incident
 announced. Drift on the features of a resolved incident, until a re-fire would no
 longer be a flap (``FLAP_WINDOWS``), is the detectors seeing the values come back:
-absorbed too, recorded for a re-fire, never paged. Drift on a feature outside F stays
-an incident of its own, a separate cause. A quality finding on another feature set
-while the incident is open joins it as new subjects (one data-quality incident per
-model, as the lifecycle groups them): the on-call is already looking at that model's
-feature pipeline.
+absorbed too, recorded for a re-fire, never paged; so is the score series' change
+back in that time (PageHinkley sees the recovery as a shift of the scores). Drift on a
+feature outside F stays an incident of its own, a separate cause. A quality finding on
+another feature set while the incident is open joins it as new subjects (one
+data-quality incident per model, as the lifecycle groups them): the on-call is already
+looking at that model's feature pipeline.
 
 Absorbed findings are recorded on the root incident, once each, as labels
 ("data_drift user_clicks_7d (adwin)"): they ride on its first page, and later ones
@@ -80,6 +81,8 @@ def _explained(
         return False
     if signal.category == AlertCategory.data_drift:
         return signal.subject in features | recovering
+    if signal.category == AlertCategory.prediction_drift:  # the scores coming back too
+        return bool(features or recovering)
     return bool(features)
 
 

@@ -182,9 +182,13 @@ def test_drift_on_a_resolved_incident_s_features_is_their_recovery_not_a_page() 
     root = Incident(AlertCategory.data_quality, resolved_at=0.0, recovering=["a"])
     back = Signal(AlertCategory.data_drift, "a", Severity.warning, "page_hinkley(...)", 1, 20)
     other = Signal(AlertCategory.data_drift, "g", Severity.warning, "page_hinkley(...)", 1, 20)
+    scores = Signal(
+        AlertCategory.prediction_drift, "prediction_score", Severity.warning, "ph", 6, 5
+    )
     drop = Signal(AlertCategory.performance, "all", Severity.critical, "accuracy", 0.6, 0.8)
-    parts = split([back, other, drop], root, cfg.RootCauseConfig())
-    assert (parts.absorbed, parts.own) == ([back], [other, drop])
+    parts = split([back, other, scores, drop], root, cfg.RootCauseConfig())
+    # the scores coming back with the features is the recovery too; a drop is not
+    assert (parts.absorbed, parts.own) == ([back, scores], [other, drop])
     assert corroborate(root, [], parts) == []  # recorded, never paged
 
 
