@@ -56,13 +56,29 @@ def window_counts(events: list[dict[str, Any]]) -> dict[int, int]:
     return dict(Counter(starts))
 
 
-def spoil(events: list[dict[str, Any]], rng: random.Random) -> tuple[list[Any], dict[str, str]]:
+def foreign_id(pid: str, partition: int) -> str:
+    """An id like ``pid`` that murmur2 maps to another partition than ``partition``."""
+    return next(
+        f"{pid}-f{i}"
+        for i in range(100)
+        if partition_for(f"{pid}-f{i}".encode(), PARTITIONS) != partition
+    )
+
+
+def spoil(
+    events: list[dict[str, Any]], partition: int, rng: random.Random
+) -> tuple[list[Any], dict[str, str]]:
     """A few events of an envelope made bad; returns the envelope's events and, by
     prediction id, the reason each bad one must be dead-lettered for."""
     out: list[Any] = []
     reasons: dict[str, str] = {}
     for e in events:
         roll = rng.random()
+        if roll < 0.01:
+            pid = foreign_id(e["prediction_id"], partition)
+            out.append({**e, "prediction_id": pid})
+            reasons[pid] = "foreign_partition"
+            continue
         if roll < 0.03:
             out.append({**e, "features": {**e["features"], "user_age": [1]}})
             reasons[e["prediction_id"]] = "schema"
@@ -97,9 +113,9 @@ def test_a_mixed_stream_counts_exactly_and_dead_letters_each_bad_event(deploy) -
         enveloped = enveloped[len(part) :]
         for partition, key, value in split_batches("predictions", part, PARTITIONS, size):
             inner = orjson.loads(value)["predictions"]
-            spoiled, reasons = spoil(inner, rng)
+            spoiled, reasons = spoil(inner, partition, rng)
             bad.update(reasons)
-            good += [e for e in inner if e["prediction_id"] not in reasons]
+            good += [e for e in spoiled if e["prediction_id"] not in reasons]
             messages.append(
                 (partition, key, orjson.dumps({"batch_version": 1, "predictions": spoiled}))
             )
