@@ -111,7 +111,7 @@ async def raw_consume(bootstrap: str, topic: str, total: int) -> float:
 
 
 def noop_agent(bootstrap: str, topic: str, total: int, workdir: str) -> None:
-    """Run a Faust app whose agent takes batches and does nothing; print its rate."""
+    """Run a Faust app whose agent takes batches and does nothing; write its rate."""
     import faust
 
     app = faust.App(
@@ -133,20 +133,21 @@ def noop_agent(bootstrap: str, topic: str, total: int, workdir: str) -> None:
             started = started or time.perf_counter()
             seen += len(events)
             if seen >= total:
-                print(f"RATE {seen / (time.perf_counter() - started)}", flush=True)
+                rate = seen / (time.perf_counter() - started)
+                Path(workdir, "noop-rate").write_text(str(rate))  # Faust swallows stdout
                 os._exit(0)
 
-    sys.argv = [sys.argv[0], "worker", "-l", "error"]
+    sys.argv = [sys.argv[0], "worker", "-l", os.environ.get("NOOP_LOG", "error")]
     app.main()
 
 
 def noop_rate(bootstrap: str, topic: str, total: int, workdir: Path) -> float:
     command = [sys.executable, __file__, "--noop", bootstrap, topic, str(total), str(workdir)]
     out = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    for line in out.stdout.splitlines():
-        if line.startswith("RATE "):
-            return float(line.split()[1])
-    raise SystemExit(f"the no-op agent printed no rate:\n{out.stdout}\n{out.stderr}")
+    written = workdir / "noop-rate"
+    if not written.exists():
+        raise SystemExit(f"the no-op agent wrote no rate:\n{out.stdout}\n{out.stderr}")
+    return float(written.read_text())
 
 
 def counter(port: int) -> float:
