@@ -1,6 +1,10 @@
 """Stage 1's agent: ``predictions`` in batches, folded per partition (see
 streams/windows/stage1.py); closed windows go to ``partials``.
 
+A message is one event or an envelope of many (streams/events/envelope.py): an
+envelope has one offset, so it is folded, saved and replayed whole, and its bad events
+go to ``deadletter`` one by one, with their index.
+
 Events are acknowledged only after the batch body ran, i.e. after the state holding
 them was written to its table, and that write waits for the partials the state no
 longer holds. The idle timer closes the windows of partitions that went quiet; a
