@@ -194,8 +194,8 @@ def decode_message(raw: bytes | None, kind: BatchKind, max_bytes: int) -> Decode
 
 
 def encode_row(event: Any) -> bytes:
-    """An envelope event's JSON again, for the dead letter of an event refused after
-    decoding (its model is unknown, its partition another)."""
+    """An envelope event's JSON again (its timestamp as it came), for the dead letter
+    of an event refused after decoding: its timestamp, model or partition."""
     return msgspec.json.encode(event)
 
 
