@@ -46,3 +46,27 @@ def encode_batch(kind: BatchKind, events: Sequence[Mapping[str, Any]]) -> bytes:
 def is_envelope(data: Mapping[str, Any]) -> bool:
     """Whether a decoded message is an envelope rather than a single event."""
     return "batch_version" in data
+
+
+def split_batches(
+    kind: BatchKind, events: Sequence[Mapping[str, Any]], partitions: int, size: int
+) -> list[tuple[int, bytes, bytes]]:
+    """``events`` as envelopes of at most ``size``, each of one partition: (partition,
+    key, value) to produce with an explicit partition. For tests and benchmarks; model
+    servers batch through the producer client, by count, bytes and linger.
+
+    >>> [(p, k) for p, k, _ in split_batches("labels", [{"prediction_id": "a"}] * 3, 4, 2)]
+    [(0, b'a'), (0, b'a')]
+    """
+    from streams.kafka.partitioner import partitions_for  # numpy, only when used
+
+    owners = partitions_for([e["prediction_id"].encode() for e in events], partitions)
+    by_partition: dict[int, list[Mapping[str, Any]]] = {}
+    for event, owner in zip(events, owners.tolist(), strict=True):
+        by_partition.setdefault(owner, []).append(event)
+    out = []
+    for partition, mine in sorted(by_partition.items()):
+        for i in range(0, len(mine), size):
+            chunk = mine[i : i + size]
+            out.append((partition, chunk[0]["prediction_id"].encode(), encode_batch(kind, chunk)))
+    return out

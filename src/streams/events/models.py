@@ -18,6 +18,8 @@ from typing import Annotated, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from streams.events.envelope import MAX_BATCH_EVENTS
+
 SCHEMA_VERSION = 1
 
 FeatureValue = Annotated[
@@ -266,11 +268,33 @@ class AlertEvent(_Event):
     )
 
 
-TOPIC_MODELS: dict[str, type[_Event]] = {
+class PredictionBatch(BaseModel):
+    """Many predictions of one partition in one ``predictions`` message (an envelope,
+    streams/events/envelope.py): Faust's cost is per message, so a batch pays it once.
+    Every ``prediction_id`` murmur2-maps to the message's partition."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    batch_version: Literal[1] = Field(description="Version of the envelope format.")
+    predictions: list[PredictionEvent] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+
+
+class LabelBatch(BaseModel):
+    """Many labels of one partition in one ``labels`` message; see ``PredictionBatch``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    batch_version: Literal[1] = Field(description="Version of the envelope format.")
+    labels: list[LabelEvent] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+
+
+TOPIC_MODELS: dict[str, type[BaseModel]] = {
     "prediction": PredictionEvent,
     "label": LabelEvent,
     "telemetry": TelemetryEvent,
     "alert": AlertEvent,
+    "prediction_batch": PredictionBatch,
+    "label_batch": LabelBatch,
 }
 
 

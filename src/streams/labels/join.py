@@ -26,8 +26,9 @@ import numpy as np
 
 from streams.codec import pack, pack_partial, unpack
 from streams.config.models import ModelConfig
-from streams.events.decode import Rejection, decode_event
+from streams.events.decode import Rejection, decode_message, encode_row, foreign_events
 from streams.events.models import LabelEvent
+from streams.events.rows import LabelRow
 from streams.labels.pending import Expired, pending_record, read_pending, sweep
 from streams.sketches.bytes import from_text, to_text
 from streams.sketches.performance import PerformanceSketch
@@ -98,7 +99,7 @@ class JoinResult:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (model, outcome)
 
 
-def target(label: LabelEvent) -> float | None:
+def target(label: LabelEvent | LabelRow) -> float | None:
     """A regression label's true value: ``value``, or a number in ``label``."""
     if label.value is not None:
         return label.value
@@ -149,21 +150,18 @@ class LabelJoin:
             state.offset = offset
             fresh.append(((offset, key), raw))
         for origin, raw in fresh:
-            label = decode_event(raw, LabelEvent, self.max_bytes)
-            if isinstance(label, Rejection):
-                offset, key = origin or (state.offset, None)
-                result.deadletters.append(DeadLetter(key, raw, label, offset))
-                continue
-            config = self.models.get(label.model_id)
-            if config is None or not config.performance.enabled:
-                result.counts[(label.model_id, "unmonitored")] += 1
-                continue
-            outcome = self._join(label, config, lookup, result, pairs)
-            early = label.timestamp.timestamp() > predictions_ts
-            if outcome == "orphan" and early and len(state.deferred) < MAX_DEFERRED:
-                state.deferred.append(raw)  # type: ignore[arg-type]
-                continue
-            result.counts[(label.model_id, outcome)] += 1
+            offset, key = origin or (state.offset, None)
+            for label, ts, label_raw in self._decode(state, raw, offset, key, result):
+                config = self.models.get(label.model_id)
+                if config is None or not config.performance.enabled:
+                    result.counts[(label.model_id, "unmonitored")] += 1
+                    continue
+                outcome = self._join(label, ts, config, lookup, result, pairs)
+                early = ts > predictions_ts
+                if outcome == "orphan" and early and len(state.deferred) < MAX_DEFERRED:
+                    state.deferred.append(label_raw)  # a single event, also out of an envelope
+                    continue
+                result.counts[(label.model_id, outcome)] += 1
         models = {m for m, _ in result.counts} & set(self.models)
         if models:
             state.seq += 1
@@ -173,9 +171,37 @@ class LabelJoin:
             state.outbox = [b for _, b in result.partials]
         return result
 
+    def _decode(
+        self,
+        state: LabelState,
+        raw: bytes | None,
+        offset: int,
+        key: bytes | None,
+        result: JoinResult,
+    ) -> list[tuple[LabelEvent | LabelRow, float, bytes]]:
+        """A message's valid labels, each with its time and its bytes as a single event;
+        the refused ones (an envelope's alone, with their index) become dead letters."""
+        decoded = decode_message(raw, "labels", self.max_bytes)
+        if isinstance(decoded, Rejection):
+            result.deadletters.append(DeadLetter(key, raw, decoded, offset))
+            return []
+        for bad in decoded.bad:
+            result.deadletters.append(DeadLetter(key, bad.raw, bad.rejection, offset, bad.index))
+        foreign = foreign_events(decoded, state.partition, self.num_partitions)
+        labels = []
+        for i, (label, ts) in enumerate(zip(decoded.events, decoded.times, strict=True)):
+            label_raw = encode_row(label) if decoded.envelope else raw
+            if i in foreign:
+                index = decoded.indices[i]
+                result.deadletters.append(DeadLetter(key, label_raw, foreign[i], offset, index))
+            else:
+                labels.append((label, ts, label_raw))
+        return labels
+
     def _join(
         self,
-        label: LabelEvent,
+        label: LabelEvent | LabelRow,
+        ts: float,
         config: ModelConfig,
         lookup: Callable[[str], bytes | None],
         result: JoinResult,
@@ -197,7 +223,7 @@ class LabelJoin:
             return "unusable"
         result.writes[pid] = pending.labelled().to_bytes()
         window = int(pending.ts // config.performance.window_s) * config.performance.window_s
-        delay = max(label.timestamp.timestamp() - pending.ts, 0.0)
+        delay = max(ts - pending.ts, 0.0)
         groups = pairs.setdefault(config.id, {})
         for cohort in (ALL, *pending.cohorts):
             groups.setdefault((window, cohort), []).append((output, y, delay, regression))

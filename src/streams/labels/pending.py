@@ -18,6 +18,7 @@ from typing import Any
 
 from streams.codec import FormatError, pack, unpack
 from streams.events.models import PredictionEvent
+from streams.events.rows import PredictionRow
 
 PENDING_VERSION = 2
 #: Positional lists: [model, ts, score, cohorts, partition, labeled, shadows, value?]
@@ -103,10 +104,19 @@ def _positional(body: list[Any]) -> Pending | Expired:
     return Pending(model_id, ts, score, tuple(cohorts), partition, labeled, shadows, value)
 
 
-def pending_record(event: PredictionEvent, cohorts: Sequence[str], partition: int) -> bytes:
-    """The stored record of a prediction, keyed by its id, while it waits for a label."""
+def pending_record(
+    event: PredictionEvent | PredictionRow,
+    cohorts: Sequence[str],
+    partition: int,
+    ts: float | None = None,
+) -> bytes:
+    """The stored record of a prediction, keyed by its id, while it waits for a label.
+    ``ts``: its event time (epoch s), when the caller has it (an envelope row's
+    timestamp is a string)."""
     keys = tuple(f"{c}={event.segments[c]}" for c in cohorts if c in event.segments)
-    ts, score, value = event.timestamp.timestamp(), event.prediction.score, None
+    if ts is None:
+        ts = event.timestamp.timestamp()  # type: ignore[union-attr]
+    score, value = event.prediction.score, None
     output = "score"
     if score is None and event.prediction.value is not None:
         value, output = event.prediction.value, "value"

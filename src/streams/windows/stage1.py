@@ -21,8 +21,16 @@ from typing import Any
 
 from streams.codec import pack, pack_partial, unpack
 from streams.config.models import ModelConfig
-from streams.events.decode import Rejection, validate_prediction
+from streams.events.decode import (
+    Decoded,
+    Rejection,
+    catalog_rejection,
+    decode_message,
+    encode_row,
+    foreign_events,
+)
 from streams.events.models import PredictionEvent
+from streams.events.rows import PredictionRow
 from streams.windows.aggregate import WindowAggregate
 from streams.windows.reference_profile import ReferenceProfile
 
@@ -58,7 +66,7 @@ class ModelSpec:
 @dataclass
 class OpenWindow:
     aggregate: WindowAggregate
-    pending: list[PredictionEvent] = field(default_factory=list)
+    pending: list[PredictionEvent | PredictionRow] = field(default_factory=list)
 
     def folded(self) -> WindowAggregate:
         self.aggregate.fold(self.pending)
@@ -111,10 +119,13 @@ class PartitionState:
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
+    """A refused message, or (``index`` set) one refused event of an envelope."""
+
     key: bytes | None
     raw: bytes | None
     rejection: Rejection
     offset: int
+    index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,8 @@ class PartialMessage:
 
 
 Output = DeadLetter | PartialMessage
+#: A valid prediction (pydantic event or envelope row) and its event time (epoch s).
+Accepted = tuple[PredictionEvent | PredictionRow, float]
 
 
 class Stage1:
@@ -145,25 +158,60 @@ class Stage1:
 
     def process(
         self, state: PartitionState, offset: int, key: bytes | None, raw: bytes | None
-    ) -> tuple[PredictionEvent | None, list[Output]]:
-        """Fold one message; returns the valid event (or None) and the outputs to send."""
+    ) -> tuple[list[Accepted], list[Output]]:
+        """Fold one message (a single event or an envelope); returns the valid events
+        with their event times, and the outputs to send (dead letters first)."""
         if offset <= state.offset:
-            return None, []  # replay of a message already in the state
+            return [], []  # replay of a message already in the state
         late_flush_due = offset // LATE_FLUSH_OFFSETS != state.offset // LATE_FLUSH_OFFSETS
         state.offset = offset
-        result = validate_prediction(raw, self.catalog, self.max_event_bytes)
-        if isinstance(result, Rejection):
-            return None, [DeadLetter(key, raw, result, offset)]
+        decoded = decode_message(raw, "predictions", self.max_event_bytes)
+        if isinstance(decoded, Rejection):
+            return [], [DeadLetter(key, raw, decoded, offset)]
         outputs: list[Output] = []
-        outputs += self.wake(state)
-        spec = self.models[result.model_id]
-        ts = result.timestamp.timestamp()
-        key = (result.model_id, spec.window_start(ts))
+        accepted = self._screen(state, key, raw, offset, decoded, outputs)
+        if accepted:
+            outputs += self.wake(state)
+        for event, ts in accepted:
+            if self._fold(state, event, ts, outputs, late_flush_due):
+                late_flush_due = False
+        return accepted, outputs
+
+    def _screen(
+        self,
+        state: PartitionState,
+        key: bytes | None,
+        raw: bytes | None,
+        offset: int,
+        decoded: Decoded,
+        outputs: list[Output],
+    ) -> list[Accepted]:
+        """The events that fit the config (and, in an envelope, this partition); the
+        others become dead letters, an envelope's with their index."""
+        outputs += [DeadLetter(key, b.raw, b.rejection, offset, b.index) for b in decoded.bad]
+        foreign = foreign_events(decoded, state.partition, self.num_partitions)
+        accepted: list[Accepted] = []
+        for i, (event, ts) in enumerate(zip(decoded.events, decoded.times, strict=True)):
+            why = catalog_rejection(event, self.catalog) or foreign.get(i)
+            if why is None:
+                accepted.append((event, ts))
+            elif decoded.envelope:
+                outputs.append(DeadLetter(key, encode_row(event), why, offset, decoded.indices[i]))
+            else:
+                outputs.append(DeadLetter(key, raw, why, offset))
+        return accepted
+
+    def _fold(
+        self, state: PartitionState, event: Any, ts: float, outputs: list[Output], flush: bool
+    ) -> bool:
+        """Fold one valid event; True when it sent the late partials (``flush``)."""
+        spec = self.models[event.model_id]
+        key = (event.model_id, spec.window_start(ts))
         window = state.windows.get(key)
         if window is None:
             window = state.windows[key] = OpenWindow(spec.new_window(key[1]))
             state.next_check_ts = min(state.next_check_ts, self._close_ts(spec, key[1]))
-        window.pending.append(result)
+        window.pending.append(event)
         if key[1] + spec.config.window_s <= self._watermark(state, spec):
             # beyond the allowed lateness: the window closed here already; this event goes
             # in a late partial that stage 2 merges into the window's next revision
@@ -172,9 +220,10 @@ class Stage1:
             state.max_event_ts = ts
             if ts >= state.next_check_ts:
                 outputs += self._close_ready(state)
-        elif late_flush_due:
+        elif flush:
             outputs += self._close_ready(state)
-        return result, outputs
+            return True
+        return False
 
     def wake(self, state: PartitionState) -> list[PartialMessage]:
         """An idle partition becomes active again: stage 2 must wait for it once more."""

@@ -116,6 +116,7 @@ class Context:
                 partition=partition,
                 offset=out.offset,
                 max_bytes=self.config.worker.deadletter_max_bytes,
+                index=out.index,
             )
             return await self.topics.deadletter.send(key=out.key, value=record)
         aggregate = out.body.get("aggregate")

@@ -6,6 +6,8 @@ pending marks first, flushes the producer so that outbox is in the changelog, an
 only then sends it: a crash in between resends the outbox, and stage 2 drops what it
 merged already. Labels that came before their predictions are deferred and tried
 again by the idle timer; a timer expires pending predictions past the label horizon.
+Labels come one per message or in envelopes; an envelope label on another partition
+than its prediction's is dead-lettered (docs/decisions/0004-envelopes.md).
 """
 
 from __future__ import annotations

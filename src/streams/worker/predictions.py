@@ -1,6 +1,10 @@
 """Stage 1's agent: ``predictions`` in batches, folded per partition (see
 streams/windows/stage1.py); closed windows go to ``partials``.
 
+A message is one event or an envelope of many (streams/events/envelope.py): an
+envelope has one offset, so it is folded, saved and replayed whole, and its bad events
+go to ``deadletter`` one by one, with their index.
+
 Events are acknowledged only after the batch body ran, i.e. after the state holding
 them was written to its table, and that write waits for the partials the state no
 longer holds. The idle timer closes the windows of partitions that went quiet; a
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import Counter
 from typing import Any
 
 import faust
@@ -77,17 +82,20 @@ class PredictionsAgent:
         state = self.state(partition)
         deliveries = []
         pending = {}
+        counts: Counter[str] = Counter()
         for e in batch:
-            event, outputs = self.stage1.process(state, e.message.offset, e.key, e.value)
-            if event is not None:
-                self.events[event.model_id].inc()
+            accepted, outputs = self.stage1.process(state, e.message.offset, e.key, e.value)
+            for event, ts in accepted:
+                counts[event.model_id] += 1
                 cohorts = self.cohorts.get(event.model_id)
                 if cohorts is not None:
-                    pending[event.prediction_id] = pending_record(event, cohorts, partition)
+                    pending[event.prediction_id] = pending_record(event, cohorts, partition, ts)
                 if event.latency_ms is not None:
                     self.latency[event.model_id].observe(event.latency_ms / 1000)
             for out in outputs:
                 deliveries.append(await self.ctx.send_output(out, partition))
+        for model_id, n in counts.items():
+            self.events[model_id].inc(n)
         self.last_activity[partition] = time.monotonic()
         if pending:
             with partition_scope(self.topic, partition):

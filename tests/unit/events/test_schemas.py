@@ -8,6 +8,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
+from streams.events.envelope import MAX_BATCH_EVENTS
 from streams.events.jsonschema import schema_files, stale_files
 from streams.events.models import PredictionEvent, decode_prediction
 
@@ -16,6 +17,13 @@ SCHEMAS = Path(__file__).parents[3] / "schemas"
 
 def test_schema_files_match_models() -> None:
     assert stale_files(SCHEMAS) == [], "run `streams schemas` and commit the result"
+
+
+def test_the_envelopes_have_schema_files() -> None:
+    assert {"prediction_batch.schema.json", "label_batch.schema.json"} <= set(schema_files())
+    batch = orjson.loads((SCHEMAS / "prediction_batch.schema.json").read_bytes())
+    assert batch["properties"]["predictions"]["maxItems"] == MAX_BATCH_EVENTS
+    assert batch["required"] == ["batch_version", "predictions"]
 
 
 def test_a_changed_file_is_detected(tmp_path: Path) -> None:
