@@ -160,6 +160,11 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
         default=4,
         help="partitions of topics that do not exist yet (default: %(default)s)",
     )
+    parser.add_argument(
+        "--single-events",
+        action="store_true",
+        help="one Kafka message per event instead of batch envelopes (the default)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -233,6 +238,7 @@ def run(args: argparse.Namespace) -> int:
             labels_topic=args.labels_topic,
             progress=not args.no_progress,
             partitions=args.partitions,
+            envelopes=not args.single_events,
         )
     except ValueError as exc:
         return _fail(str(exc))

@@ -83,14 +83,7 @@ def test_envelopes_hold_only_events_of_their_partition(kafka_bootstrap: str) -> 
     ) == len(events)
 
 
-ENVELOPES_PENDING = pytest.mark.xfail(
-    strict=False, reason="worker envelope support lands in branch envelopes"
-)
-
-
-@pytest.mark.parametrize(
-    "single", [True, pytest.param(False, marks=ENVELOPES_PENDING)], ids=["single", "envelopes"]
-)
+@pytest.mark.parametrize("single", [True, False], ids=["single", "envelopes"])
 def test_every_label_logged_through_the_client_joins(deploy, single: bool) -> None:
     d = deploy(window_s=60, model={"performance": {"window_s": PERF_WINDOW_S}})
     block = EventGenerator(seed=8).generate(T0 + np.arange(6_000) * 0.1, Stationary())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import threading
 from datetime import UTC, datetime
@@ -367,6 +368,7 @@ def _simulate(producer: FakeProducer, **kwargs: Any) -> Any:
         "label_delay_s": 300,
         "progress": False,
         "producer": producer,
+        "envelopes": False,  # one message per event: each message is an event to check
     }
     return simulate("unused:9092", **(args | kwargs))
 
@@ -406,6 +408,7 @@ def test_simulate_with_envelopes_sends_the_same_events() -> None:
     single, batched = FakeProducer(), FakeProducer()
     _simulate(single, duration_s=600)
     report = _simulate(batched, duration_s=600, envelopes=True)
+    assert inspect.signature(simulate).parameters["envelopes"].default  # the default
     for topic in ("predictions", "labels"):
         envelopes = batched.topic(topic)
         events = [orjson.loads(v) for _, v in single.topic(topic)]

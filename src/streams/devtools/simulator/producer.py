@@ -12,8 +12,9 @@ simulated clock passes its event time, and whatever is still pending when the
 run ends is produced then.
 
 Events go out through the project's own producer client (``streams.client``), as a
-model server's would: murmur2 partitions computed in the client, one message per event
-by default, or envelopes of many events with ``envelopes=True``. Unlike a model
+model server's would: murmur2 partitions computed in the client, envelopes of many events
+of one partition per message by default, or one message per event with
+``envelopes=False``. Unlike a model
 server, the simulator waits for room in the client's queue rather than dropping.
 """
 
@@ -155,14 +156,14 @@ def simulate(
     partitions: int = 4,
     model_id: str = DEFAULT_MODEL_ID,
     model_version: str = DEFAULT_MODEL_VERSION,
-    envelopes: bool = False,
+    envelopes: bool = True,
     producer: Any = None,
 ) -> SimulationReport:
     """Produce ``duration_s`` of event time of simulated predictions (and labels).
 
     ``start`` is the event time of the beginning (default: now, UTC, floored to the
-    second). Missing topics are created with ``partitions``. ``envelopes`` sends
-    batch envelopes instead of single events. ``producer`` replaces the
+    second). Missing topics are created with ``partitions``. ``envelopes`` (default)
+    sends batch envelopes; ``envelopes=False`` one message per event. ``producer`` replaces the
     confluent_kafka Producer of both loggers (tests; then the topics are taken to
     have ``partitions``). Raises
     ValueError for bad arguments and SimulationError when Kafka is unreachable or
