@@ -10,7 +10,7 @@ page needs no network and no compiled dependency (matplotlib brings five). The c
 about 4.8 MB of script per page, written once however many charts it holds.
 
 >>> page = figure_html(bars("bins", [Bars("reference", [0.5, 0.5], [5, 5])], ["a", "b"]), "h1")
->>> page.startswith('<div>') and 'Plotly.newPlot' in page and 'id="h1"' in page
+>>> '<div id="h1" class="plotly-graph-div"' in page and 'Plotly.newPlot' in page
 True
 """
 
