@@ -38,9 +38,9 @@ AXIS = {
 }
 LAYOUT = {
     "template": "none",
-    "margin": {"l": 64, "r": 16, "t": 16, "b": 48},
+    "margin": {"l": 64, "r": 16, "t": 40, "b": 48},
     "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#212121"},
-    "legend": {"orientation": "h", "y": 1.15},
+    "legend": {"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom"},
 }
 
 
