@@ -247,7 +247,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--format",
         choices=["md", "html"],
-        help="md: Markdown with sparklines; html: one self-contained page with SVG charts "
+        help="md: Markdown with sparklines; html: one page with Plotly charts that works offline "
         "(default: html when --output ends in .html, else md)",
     )
     p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")

@@ -33,8 +33,9 @@ STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em;"
     "color:#212121}table{border-collapse:collapse;margin:.5em 0 1.5em}"
     "th,td{border:1px solid #e0e0e0;padding:.25em .6em;text-align:left;vertical-align:top;"
-    "font-size:.92em}th{background:#f5f5f5}td.num{text-align:right;font-variant-numeric:"
-    "tabular-nums}.drift{color:#c62828;font-weight:600}.quality{color:#ad1457}"
+    "font-size:.92em}th{background:#f5f5f5}"
+    "td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
+    ".drift{color:#c62828;font-weight:600}.quality{color:#ad1457}"
     ".ok{color:#2e7d32}.muted{color:#616161;font-size:.92em}section{margin-bottom:2em}"
     "h3 small{font-weight:normal;color:#616161}"
 )
