@@ -54,7 +54,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from streams.offline.compare import run_comparison
-    from streams.offline.render import render_html, render_json, render_table
+    from streams.offline.html_report import render_html
+    from streams.offline.render import render_json, render_table
 
     try:
         model = _model(args.config, args.model)

@@ -113,6 +113,22 @@ class _Source:
         return f"topics {self.results_topic!r} and {self.alerts_topic!r} at {self.bootstrap}"
 
 
+def _missing_topic_hint(args: argparse.Namespace, topic: str) -> str:
+    """Where the missing topic's name came from, and how to give the right one."""
+    for option, value in (
+        ("--results-topic", args.results_topic),
+        ("--alerts-topic", args.alerts_topic),
+    ):
+        if value == topic:
+            return f"named by {option}"
+    if args.config:
+        return f"the name in {args.config}, kafka.topics"
+    return (
+        "a default name: the worker's topic names are in its monitor config, give it with "
+        "--config (or name them with --results-topic and --alerts-topic)"
+    )
+
+
 def _source(args: argparse.Namespace) -> _Source:
     source = _Source()
     if args.config:
@@ -163,7 +179,7 @@ def _write(args: argparse.Namespace, report: Report, source: str) -> int:
 def cmd_postmortem(args: argparse.Namespace) -> int:
     """Handler of ``streams postmortem``: read the topics, build the report, write it."""
     from streams.postmortem.formats import iso
-    from streams.postmortem.read import read_topics
+    from streams.postmortem.read import MissingTopicError, read_topics
     from streams.postmortem.report import build_report
 
     try:
@@ -177,6 +193,8 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
             keep=lambda r: r.get("model_id") == args.model,
             timeout_s=args.timeout,
         )
+    except MissingTopicError as exc:
+        return _fail(f"{exc} ({_missing_topic_hint(args, exc.topic)})")
     except StreamsError as exc:
         return _fail(str(exc))
     report = build_report(
@@ -229,7 +247,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--format",
         choices=["md", "html"],
-        help="md: Markdown with sparklines; html: one self-contained page with SVG charts "
+        help="md: Markdown with sparklines; html: one page with Plotly charts that works offline "
         "(default: html when --output ends in .html, else md)",
     )
     p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")

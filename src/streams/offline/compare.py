@@ -127,6 +127,7 @@ def run_comparison(
             "p_value": drift.p_value,
             "correction": drift.correction,
             "dataset_share": drift.dataset_share,
+            "effect_gates": drift.effect_gates.model_dump(),
         },
         "thresholds": model.thresholds.model_dump(),
     }

@@ -1,27 +1,22 @@
-"""The three faces of an offline drift report: JSON for machines, a table for terminals,
-and a self-contained HTML page (inline SVG, no scripts) for people. Each shows, per
-feature, the drift verdict and the worker's data-quality rates and findings."""
+"""Two faces of an offline drift report: JSON for machines and a table for terminals
+(the third, an HTML page for people, is ``html_report.py``). Each shows, per feature,
+the drift verdict with the statistic that decided it (``verdicts.py``), and the
+worker's data-quality rates and findings; then the dataset and multivariate results."""
 
 from __future__ import annotations
 
-import html
-import itertools
 import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import orjson
 
-from streams.drift.distances import aligned_counts
-from streams.drift.engine import FeatureDrift, Sketch
+from streams.drift.engine import DriftReport, FeatureDrift, Sketch
 from streams.events.models import AlertCategory
 from streams.offline.compare import Comparison
+from streams.offline.verdicts import Verdict, verdicts
 from streams.sketches import NumericSketch
 from streams.windows.report import Breach, FeatureResult
-
-#: Categories drawn per categorical feature in the HTML histograms.
-HTML_MAX_CATEGORIES = 20
 
 
 def _finite(value: float) -> float | None:
@@ -106,13 +101,14 @@ def quality_summary(result: Comparison) -> str:
     return "\n  ".join([head, *found])
 
 
-def _drift_dict(f: FeatureDrift) -> dict[str, Any]:
+def _drift_dict(f: FeatureDrift, why: Verdict) -> dict[str, Any]:
     return {
         "name": f.name,
         "type": f.kind,
         "method": f.method,
         "threshold": f.threshold,
         "value": _finite(f.value),
+        **why.as_dict(),
         "drifted": f.drifted,
         "tested": bool(f.statistics),
         "statistics": {k: _finite(v) for k, v in f.statistics.items()},
@@ -126,8 +122,8 @@ def report_dict(result: Comparison) -> dict[str, Any]:
     return {
         **result.meta,
         "features": [
-            {**_drift_dict(drift), "quality": quality_dict(f, result.current[f.name])}
-            for drift, f in _pairs(result)
+            {**_drift_dict(drift, why), "quality": quality_dict(f, result.current[f.name])}
+            for (drift, f), why in zip(_pairs(result), verdicts(result), strict=True)
         ],
         "dataset": {
             "drifted": report.dataset_drifted,
@@ -147,155 +143,78 @@ def render_json(result: Comparison) -> str:
     return orjson.dumps(report_dict(result), option=orjson.OPT_INDENT_2).decode()
 
 
-def _number(value: float) -> str:
-    if not math.isfinite(value):
+def number(value: float | None) -> str:
+    """A statistic for people: 4 decimals, or 3 significant digits below 0.001."""
+    if value is None or not math.isfinite(value):
         return "-"
     return f"{value:.2e}" if value != 0 and abs(value) < 1e-3 else f"{value:.4f}"
-
-
-def _verdict(f: FeatureDrift) -> str:
-    if not f.statistics:
-        return "untested (no values)"
-    return "DRIFT" if f.drifted else ""
 
 
 def _rate_cell(value: float | None) -> str:
     return "-" if value is None else _share(value)
 
 
-def _table_row(drift: FeatureDrift, f: FeatureResult, current: Sketch) -> tuple[str, ...]:
+def quality_flags(f: FeatureResult) -> str:
+    """The failing data-quality checks: ``MISSING ZERO``."""
+    return " ".join(b.statistic.removesuffix("_rate_delta").upper() for b in _quality_breaches(f))
+
+
+def _table_row(why: Verdict, f: FeatureResult, current: Sketch) -> tuple[str, ...]:
     quality = quality_dict(f, current)
-    flags = [b.statistic.removesuffix("_rate_delta").upper() for b in _quality_breaches(f)]
+    drifted = "untested (no values)" if not why.tested else "DRIFT" if why.drifted else ""
     return (
         f.name,
         f.kind,
-        drift.method,
-        _number(drift.value),
-        _number(drift.threshold),
-        _verdict(drift),
+        why.rule,
+        number(why.p_value),
+        number(why.p_value_corrected),
+        f"{why.effect_statistic} {number(why.effect)}",
+        drifted,
         _rate_cell(quality["missing_rate"]),
         _rate_cell(quality["zero_rate"]),
         _rate_cell(quality["out_of_range_rate"]),
-        " ".join(flags),
+        quality_flags(f),
+    )
+
+
+def dataset_line(result: Comparison) -> str:
+    report, meta = result.report, result.meta
+    drifted = sum(f.drifted for f in report.features)
+    verdict = "DRIFT" if report.dataset_drifted else "no drift"
+    return (
+        f"dataset: {verdict} ({drifted} of {len(report.features)} features, "
+        f"share {report.share_drifted:.2f}, drifts from {meta['settings']['dataset_share']:.2f}; "
+        f"reference {meta.get('reference_rows')} rows, current {meta.get('current_rows')} rows)"
+    )
+
+
+def multivariate_line(report: DriftReport) -> str:
+    """The MMD result in words; it is reported, never a verdict of its own."""
+    mv = report.multivariate
+    if not mv:
+        return "multivariate: not tested (fewer than 2 numeric rows on a side, or disabled)"
+    return (
+        f"multivariate: MMD^2 {number(mv['mmd'])}, permutation p-value "
+        f"{number(mv['mmd_p_value'])} on {mv['mmd_rows']:.0f} joint rows of the numeric "
+        "features (reported, does not decide)"
     )
 
 
 def render_table(result: Comparison) -> str:
     """One line per feature (drift, then data quality), then the dataset, data-quality
     and MMD lines."""
-    header = ("feature", "type", "method", "value", "threshold", "drifted")
-    header += ("missing", "zeros", "out of range", "quality")
-    rows = [_table_row(d, f, result.current[f.name]) for d, f in _pairs(result)]
+    correction = result.meta["settings"]["correction"]
+    header = ("feature", "type", "drifts when", "p-value", f"p ({correction})", "effect size")
+    header += ("drifted", "missing", "zeros", "out of range", "quality")
+    rows = [
+        _table_row(why, f, result.current[f.name])
+        for why, f in zip(verdicts(result), result.features, strict=True)
+    ]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = [
-        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in [header, *rows]
     ]
-    lines.insert(0, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    report, meta = result.report, result.meta
-    drifted = sum(f.drifted for f in report.features)
-    verdict = "DRIFT" if report.dataset_drifted else "no drift"
-    lines.append(
-        f"\ndataset: {verdict} ({drifted} of {len(report.features)} features, "
-        f"share {report.share_drifted:.2f}, reference {meta.get('reference_rows')} rows, "
-        f"current {meta.get('current_rows')} rows)"
-    )
-    lines.append(quality_summary(result))
-    mv = report.multivariate
-    if mv:
-        lines.append(
-            f"multivariate MMD^2 {_number(mv['mmd'])}, p-value {_number(mv['mmd_p_value'])}"
-        )
+    lines.append("")
+    lines += [dataset_line(result), quality_summary(result), multivariate_line(result.report)]
     return "\n".join(lines)
-
-
-def _bins(reference: Sketch, current: Sketch) -> tuple[list[str], np.ndarray, np.ndarray]:
-    if isinstance(reference, NumericSketch) and isinstance(current, NumericSketch):
-        edges = [f"{e:.3g}" for e in reference.edges]
-        labels = [f"< {reference.lo:.3g}", f"{reference.lo:.3g} to {edges[0] if edges else '…'}"]
-        labels += [f"{a} to {b}" for a, b in itertools.pairwise(edges)]
-        labels += [f"{edges[-1] if edges else '…'} to {reference.hi:.3g}", f"> {reference.hi:.3g}"]
-        return labels, reference.counts.astype(float), current.counts.astype(float)
-    names, ref, cur = aligned_counts(reference.counts, current.counts)  # type: ignore[union-attr]
-    top = np.argsort(-(ref + cur), kind="stable")[:HTML_MAX_CATEGORIES]
-    return [names[i] for i in top], ref[top], cur[top]
-
-
-def _svg(labels: list[str], ref: np.ndarray, cur: np.ndarray) -> str:
-    """Grouped bars of both sides' proportions: reference grey, current orange."""
-    ref_p = ref / ref.sum() if ref.sum() else ref
-    cur_p = cur / cur.sum() if cur.sum() else cur
-    top = max(float(ref_p.max(initial=0)), float(cur_p.max(initial=0)), 1e-9)
-    slot, height, pad = 28, 120, 4
-    bars = []
-    for i, (label, r, c) in enumerate(zip(labels, ref_p, cur_p, strict=True)):
-        x = i * slot + pad
-        for dx, value, colour, side in (
-            (0, r, "#9e9e9e", "reference"),
-            (11, c, "#ef6c00", "current"),
-        ):
-            h = value / top * height
-            bars.append(
-                f'<rect x="{x + dx}" y="{height - h:.1f}" width="10" height="{h:.1f}" '
-                f'fill="{colour}"><title>{html.escape(label)}: {side} {value:.3%}</title></rect>'
-            )
-    width = len(labels) * slot + 2 * pad
-    return (
-        f'<svg width="{width}" height="{height + 2}" role="img" '
-        f'xmlns="http://www.w3.org/2000/svg">{"".join(bars)}</svg>'
-    )
-
-
-def _html_quality(f: FeatureResult, current: Sketch) -> str:
-    """A feature's data-quality rates, and its findings in red."""
-    quality = quality_dict(f, current)
-    named = (
-        ("missing", "missing_rate"),
-        ("zeros", "zero_rate"),
-        ("outside the reference range", "out_of_range_rate"),
-    )
-    rates = ", ".join(f"{n} {_share(quality[k])}" for n, k in named if quality[k] is not None)
-    found = "".join(
-        f"<li class='drift'>{html.escape(x['message'])}</li>" for x in quality["findings"]
-    )
-    return f"<p>data quality: {rates}</p>" + (f"<ul>{found}</ul>" if found else "")
-
-
-def _html_section(drift: FeatureDrift, f: FeatureResult, result: Comparison) -> str:
-    labels, ref, cur = _bins(result.reference[f.name], result.current[f.name])
-    stats = ", ".join(f"{k} {_number(v)}" for k, v in drift.statistics.items())
-    mark = '<b class="drift">drifted</b>' if drift.drifted else "no drift"
-    if not drift.statistics:
-        mark = "untested (no values)"
-    return (
-        f"<section><h2>{html.escape(f.name)} <small>{f.kind}</small></h2>"
-        f"<p>{mark}: {drift.method} {_number(drift.value)} "
-        f"(threshold {_number(drift.threshold)})</p>{_html_quality(f, result.current[f.name])}"
-        f"{_svg(labels, ref, cur)}<p class='stats'>{html.escape(stats)}</p></section>"
-    )
-
-
-def render_html(result: Comparison) -> str:
-    """A page per comparison: the verdicts, then each feature's data quality and
-    histograms side by side."""
-    report, meta = result.report, result.meta
-    sections = "".join(_html_section(d, f, result) for d, f in _pairs(result))
-    verdict = "drift" if report.dataset_drifted else "no drift"
-    if result.quality_breaches:
-        verdict += ", data-quality findings"
-    summary = html.escape(quality_summary(result)).replace("\n", "<br>")
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Drift report</title>"
-        "<style>body{font-family:sans-serif;margin:2em}section{margin-bottom:1.5em}"
-        ".drift{color:#c62828}.stats{color:#555;font-size:smaller}"
-        ".legend span{display:inline-block;width:1em;height:1em;margin:0 .3em}</style>"
-        "</head><body>"
-        f"<h1>Drift report: {verdict}</h1>"
-        f"<p>reference {html.escape(str(meta.get('reference')))} "
-        f"({meta.get('reference_rows')} rows) vs current {html.escape(str(meta.get('current')))} "
-        f"({meta.get('current_rows')} rows); {sum(f.drifted for f in report.features)} of "
-        f"{len(report.features)} features drifted (share {report.share_drifted:.2f}).</p>"
-        f"<p>{summary}</p>"
-        "<p class='legend'><span style='background:#9e9e9e'></span>reference"
-        "<span style='background:#ef6c00'></span>current</p>"
-        f"{sections}</body></html>"
-    )

@@ -2,7 +2,10 @@
 the dataset's share of drifted features, the mean score and the events per window.
 
 Each window's value sits at its end, where the state change it made happens, so the
-shaded firing periods line up with the timeline.
+shaded firing periods line up with the timeline. A chart is shaded only by the alerts
+of the detector it draws (``SHADED_BY``): a feature's zero rate by its data-quality
+incidents, its drift statistic by its data-drift incidents, the score by prediction
+drift; per-window tests and online detectors of one category share its incident.
 """
 
 from __future__ import annotations
@@ -20,6 +23,15 @@ from streams.postmortem.timeline import Change, IncidentHistory
 
 #: A p-value of 0 is drawn as this -log10 p.
 MAX_NEG_LOG10_P = 16.0
+
+#: The alert categories whose firing periods shade each kind of chart.
+SHADED_BY = {
+    "quality": ("data_quality",),
+    "drift": ("data_drift",),
+    "share drifted": ("data_drift",),
+    "score mean": ("prediction_drift",),
+    "events": (),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +61,19 @@ def _shade(incident: IncidentHistory) -> Shade:
     start = iso(incident.start) if incident.start is not None else "before the range"
     end = iso(incident.end) if incident.end is not None else "still firing"
     return Shade(incident.start, incident.end, f"{incident.category} firing {start} to {end}")
+
+
+def shades(
+    incidents: list[IncidentHistory], chart: str, feature: str | None = None
+) -> tuple[Shade, ...]:
+    """The firing periods of the incidents that shade a ``chart`` kind (``SHADED_BY``),
+    of those naming ``feature`` when given."""
+    categories = SHADED_BY[chart]
+    return tuple(
+        _shade(i)
+        for i in incidents
+        if i.category in categories and (feature is None or feature in i.subjects)
+    )
 
 
 def _neg_log10(p: float | None) -> float | None:
@@ -204,7 +229,8 @@ def alerted_features(changes: list[Change], windows: list[dict[str, Any]]) -> di
     return out
 
 
-#: The plain per-window series every report ends with: title, label, note, record field.
+#: The plain per-window series every report ends with: title, label (a ``SHADED_BY``
+#: key), note, record field.
 WINDOW_SERIES = (
     (
         "Mean prediction score",
@@ -228,12 +254,11 @@ def build_charts(
     times = tuple(w["window_end"] for w in windows)
     charts: list[Chart] = []
     for feature, categories in alerted_features(changes, windows).items():
-        shades = tuple(_shade(i) for i in incidents if feature in i.subjects)
         if "data_quality" in categories:
-            charts += quality_charts(feature, windows, changes, shades)
+            quality = shades(incidents, "quality", feature)
+            charts += quality_charts(feature, windows, changes, quality)
         if any(c != "data_quality" for c in categories):
-            charts += drift_charts(feature, windows, shades)
-    every = tuple(_shade(i) for i in incidents)
+            charts += drift_charts(feature, windows, shades(incidents, "drift", feature))
 
     def dataset(w: Mapping[str, Any]) -> float | None:
         part = w.get("dataset")
@@ -250,11 +275,18 @@ def build_charts(
             times=times,
             values=tuple(dataset(w) for w in windows),
             threshold=tuple(dataset_share for _ in windows) if dataset_share is not None else None,
-            shades=every,
+            shades=shades(incidents, "share drifted"),
         ),
     ]
     charts += [
-        Chart(title, label, note, times, tuple(finite(w.get(key)) for w in windows), shades=every)
+        Chart(
+            title,
+            label,
+            note,
+            times,
+            tuple(finite(w.get(key)) for w in windows),
+            shades=shades(incidents, label),
+        )
         for title, label, note, key in WINDOW_SERIES
     ]
     return charts

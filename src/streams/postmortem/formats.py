@@ -65,3 +65,16 @@ def finite(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def number(value: float | None) -> str:
+    """A short, readable number: integers as such, others to 3 significant digits.
+
+    >>> number(1310.0), number(0.000763), number(None)
+    ('1310', '0.000763', '-')
+    """
+    if value is None:
+        return "-"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.3g}"

@@ -32,6 +32,14 @@ class ReadError(StreamsError):
     """The topics cannot be read: check the broker address and the topic names it gives."""
 
 
+class MissingTopicError(ReadError):
+    """A topic is not on the broker: name the worker's topics (its monitor config has them)."""
+
+    def __init__(self, topic: str, bootstrap: str) -> None:
+        super().__init__(f"topic {topic!r} does not exist at {bootstrap}")
+        self.topic = topic
+
+
 @dataclass
 class TopicRead:
     """What was read from one topic: the records kept, and what the others were."""
@@ -123,7 +131,7 @@ def _start_offsets(
     for topic in topics:
         found = metadata.topics.get(topic)
         if found is None or found.error is not None:
-            raise ReadError(f"topic {topic!r} does not exist at {bootstrap}")
+            raise MissingTopicError(topic, bootstrap)
         partitions += [TopicPartition(topic, p) for p in sorted(found.partitions)]
     since_ms = max(int(since_s * 1000), 0)
     try:

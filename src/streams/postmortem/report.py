@@ -51,7 +51,12 @@ class Report:
 
     @property
     def fired(self) -> int:
-        return sum(c.status == "firing" for c in self.changes)
+        """New pages: firing changes that are not updates of an open incident."""
+        return sum(c.kind == "firing" for c in self.changes)
+
+    @property
+    def updates(self) -> int:
+        return sum(c.kind == "update" for c in self.changes)
 
     @property
     def resolved(self) -> int:
@@ -59,7 +64,7 @@ class Report:
 
     @property
     def first_firing(self) -> float | None:
-        return min((c.time for c in self.changes if c.status == "firing"), default=None)
+        return min((c.time for c in self.changes if c.kind == "firing"), default=None)
 
     @property
     def last_resolve(self) -> float | None:

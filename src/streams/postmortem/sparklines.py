@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from streams.postmortem.charts import Chart
+from streams.postmortem.formats import number
 from streams.postmortem.report import Report
-from streams.postmortem.svg import number
 
 SPARKS = "▁▂▃▄▅▆▇█"
 

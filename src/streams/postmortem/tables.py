@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from streams.postmortem.formats import format_duration, iso
+from streams.postmortem.formats import format_duration, iso, number
 from streams.postmortem.report import Report
 from streams.postmortem.results import first_breach
-from streams.postmortem.svg import number
+from streams.postmortem.runbooks import runbook_link
 
 
 def _clock(ts: float) -> str:
@@ -60,11 +59,12 @@ def summary_rows(report: Report, source: str | None = None) -> list[tuple[str, s
     else:
         rows.append(("Windows", "0 (no result in the range)"))
     n = len(report.incidents)
+    updates = f"{report.updates} update{'' if report.updates == 1 else 's'}, "
     rows.append(
         (
             "Alerts",
-            f"{report.fired} fired, {report.resolved} resolved "
-            f"({n} incident{'' if n == 1 else 's'})",
+            f"{report.fired} fired, {updates if report.updates else ''}{report.resolved} "
+            f"resolved ({n} incident{'' if n == 1 else 's'})",
         )
     )
     breaches = [b for b in (first_breach(i, report.windows) for i in report.incidents) if b]
@@ -74,7 +74,7 @@ def summary_rows(report: Report, source: str | None = None) -> list[tuple[str, s
             ("First breach", f"window {window_label(first['window_start'], first['window_end'])}")
         )
     if report.first_firing is not None:
-        firing = next(c for c in report.changes if c.status == "firing")
+        firing = next(c for c in report.changes if c.kind == "firing")
         rows.append(
             (
                 "First firing",
@@ -98,27 +98,18 @@ def evidence_text(statistic: str, value: float, threshold: float) -> str:
     return f"{statistic} = {number(value)} ({number(threshold)})"
 
 
-def runbook(url: str | None, base: str | None) -> str | None:
-    """The runbook's address: relative paths joined to ``base`` when given; only web
-    and relative addresses are linked."""
-    if not url:
-        return None
-    if base and not urlsplit(url).scheme and not url.startswith("/"):
-        url = base.rstrip("/") + "/" + url
-    return url if urlsplit(url).scheme in ("", "http", "https") else None
-
-
 def timeline_rows(report: Report, runbook_base: str | None = None) -> list[dict[str, Any]]:
     return [
         {
             "time": iso(c.time),
             "category": c.category,
             "severity": c.severity,
-            "status": c.status,
+            "status": c.kind,
             "subjects": ", ".join(c.subjects),
             "evidence": evidence_text(c.statistic, c.value, c.threshold),
             "window": window_label(c.window_start, c.window_end),
-            "runbook": runbook(c.runbook_url, runbook_base),
+            "runbook": runbook_link(c.runbook_url, runbook_base),
+            "runbook_path": c.runbook_url,
         }
         for c in report.changes
     ]
@@ -154,10 +145,12 @@ def key_windows(report: Report) -> list[tuple[dict[str, Any], list[str]]]:
         breach = first_breach(incident, windows)
         if breach is not None:
             add(breach["window_start"], f"first breach ({incident.category})")
-    starts = {w["window_start"] for w in windows}
+    # a change belongs to the window that made it, not to one of another size that
+    # merely starts at the same time
+    spans = {(w["window_start"], w["window_end"]) for w in windows}
     for change in report.changes:
-        if change.window_start in starts:
-            add(change.window_start, f"{change.status} ({change.category})")
+        if (change.window_start, change.window_end) in spans:
+            add(change.window_start, f"{change.kind} ({change.category})")
     add(windows[-1]["window_start"], "last window")
     by_start = {w["window_start"]: w for w in windows}
     return [(by_start[s], reasons[s]) for s in sorted(reasons)]

@@ -1,9 +1,12 @@
 """The alert side of a postmortem: the state changes of the ``alerts`` topic, in
 timeline order, paired into incidents.
 
-Every state change of the model is ordered by its evidence window, then firing
-before resolved; a state change delivered twice counts once. A change happens at the
-end of the window whose evaluation made it (``evidence.window_end``).
+A change happens at the end of the window whose evaluation made it
+(``evidence.window_end``): every state change of the model is ordered by that time
+(alerts of windows of other sizes interleave), then firing before update before
+resolved; a state change delivered twice counts once. An update (``update: true``, a
+PagerDuty trigger with the dedup key of an open incident: new subjects, corroboration,
+severity) is its own kind of row, not a new firing.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 from streams.postmortem.formats import parse_time
 
 STATUS_ORDER = {"firing": 0, "resolved": 1}
+#: Order of the rows of one time: what a reader follows, a page before its updates.
+KIND_ORDER = {"firing": 0, "update": 1, "resolved": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +39,17 @@ class Change:
     window_end: float
     summary: str = ""
     runbook_url: str | None = None
+    update: bool = False  # a firing that changes an open incident, not a new page
 
     @property
     def time(self) -> float:
         """When the state changed: the end of the window whose evaluation changed it."""
         return self.window_end
+
+    @property
+    def kind(self) -> str:
+        """``firing``, ``update`` or ``resolved``: what the timeline calls it."""
+        return "update" if self.update and self.status == "firing" else self.status
 
 
 def parse_change(record: Mapping[str, Any]) -> Change | None:
@@ -62,6 +73,7 @@ def parse_change(record: Mapping[str, Any]) -> Change | None:
             window_end=parse_time(evidence["window_end"]),
             summary=str(record.get("summary", "")),
             runbook_url=record.get("runbook_url") or None,
+            update=bool(record.get("update", False)),
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -71,8 +83,9 @@ def select_changes(
     records: Iterable[Mapping[str, Any]], model_id: str, lo: float, hi: float
 ) -> list[Change]:
     """The model's alert state changes whose evidence window overlaps ``[lo, hi)``, in
-    timeline order: evidence window, then firing before resolved, then dedup key."""
-    kept: dict[tuple[str, str, float], Change] = {}
+    timeline order: time (the window's end), then firing, update, resolved, then the
+    dedup key and the window's start."""
+    kept: dict[tuple[str, str, float, float], Change] = {}
     for record in records:
         if record.get("model_id") != model_id:
             continue
@@ -80,10 +93,10 @@ def select_changes(
         if change is None or not (change.window_start < hi and change.window_end > lo):
             continue
         # a state change delivered twice (a producer retry, a worker restart) counts once
-        kept[(change.dedup_key, change.status, change.window_start)] = change
+        kept[(change.dedup_key, change.kind, change.window_start, change.window_end)] = change
     return sorted(
         kept.values(),
-        key=lambda c: (c.window_start, c.window_end, STATUS_ORDER[c.status], c.dedup_key),
+        key=lambda c: (c.time, KIND_ORDER[c.kind], c.dedup_key, c.window_start),
     )
 
 
@@ -99,7 +112,7 @@ class IncidentHistory:
     subjects: list[str]
     fired: Change | None = None
     resolved: Change | None = None
-    updates: int = 0  # further firing changes while open: subjects added
+    updates: int = 0  # updates while open: subjects, corroboration or severity changed
 
     @property
     def start(self) -> float | None:
@@ -128,9 +141,12 @@ def pair_incidents(changes: Iterable[Change]) -> list[IncidentHistory]:
         incident = open_.get(change.dedup_key)
         if change.status == "firing":
             if incident is None:
+                # an update with no open incident: its page came before the range
+                fired = None if change.update else change
                 incident = IncidentHistory(
-                    change.dedup_key, change.category, change.severity, [], fired=change
+                    change.dedup_key, change.category, change.severity, [], fired=fired
                 )
+                incident.updates = int(change.update)
                 open_[change.dedup_key] = incident
                 incidents.append(incident)
             else:

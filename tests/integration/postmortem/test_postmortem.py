@@ -45,9 +45,11 @@ class _Tags(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.counts: dict[str, int] = {}
+        self.classes: list[str] = []
 
-    def handle_starttag(self, tag: str, attrs: object) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.counts[tag] = self.counts.get(tag, 0) + 1
+        self.classes += (dict(attrs).get("class") or "").split()
 
 
 def test_postmortem_of_silent_zeros_names_the_features_one_firing_and_its_resolve(
@@ -87,9 +89,12 @@ def test_postmortem_of_silent_zeros_names_the_features_one_firing_and_its_resolv
     section = md.split("## Timeline", 1)[1].split("\n## ", 1)[0]
     rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| 2026-")]
     quality = [row for row in rows if row[1] == "data_quality"]
-    # its page, updates of it (corroboration, firing rows of the same incident), one resolve
+    # its page, updates of it (corroboration: the same incident, no new page), one resolve
     statuses = [row[3] for row in quality]
-    assert statuses[-1] == "**resolved**" and set(statuses[:-1]) == {"**firing**"}, statuses
+    assert statuses[0] == "**firing**" and statuses[-1] == "**resolved**", statuses
+    assert set(statuses[1:-1]) <= {"**update**"}, statuses
+    times = [row[0] for row in rows]
+    assert times == sorted(times)  # the timeline in time order
     quality = [quality[0], quality[-1]]
     assert all(row[4] == ", ".join(sorted(AFFECTED)) for row in quality)
     fired = datetime.fromisoformat(quality[0][0].removeprefix("| ")).timestamp()
@@ -97,8 +102,10 @@ def test_postmortem_of_silent_zeros_names_the_features_one_firing_and_its_resolv
     resolved = T0 + RECOVER_S + 3 * 60  # after three clear windows, at the end of the third
     assert quality[1][0] == f"| {iso(resolved)}"
     firing = sum(row[3] == "**firing**" for row in rows)
+    updates = sum(row[3] == "**update**" for row in rows)
     n_resolved = sum(row[3] == "**resolved**" for row in rows)
-    assert f"- **Alerts:** {firing} fired, {n_resolved} resolved (" in md
+    shown = f"{updates} update{'' if updates == 1 else 's'}, " if updates else ""
+    assert f"- **Alerts:** {firing} fired, {shown}{n_resolved} resolved (" in md
     assert f"- **First firing:** {iso(fired)} (data_quality: " in md
     assert f"- **Last resolve:** {iso(resolved)}" in md
     incident = f"| {DEFAULT_MODEL_ID}:data_quality | "
@@ -121,7 +128,7 @@ def test_postmortem_of_silent_zeros_names_the_features_one_firing_and_its_resolv
     tags = _Tags()
     tags.feed(page)
     # a chart per zero rate, then the share of drifted features, the score and the events
-    assert tags.counts["svg"] == tags.counts["figure"] >= len(AFFECTED) + 3
+    assert tags.classes.count("plotly-graph-div") == tags.counts["figure"] >= len(AFFECTED) + 3
     for feature in AFFECTED:
         assert f"<b>{feature}: zero_rate</b>" in page
     assert "2026-01-01T00:00:00Z → 2026-01-01T00:40:00Z" in page
@@ -138,4 +145,13 @@ def test_postmortem_of_silent_zeros_names_the_features_one_firing_and_its_resolv
     code = main(["--model", DEFAULT_MODEL_ID, *range_, *config, "--alerts-topic", "no-such"])
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
-    assert err == f"streams postmortem: error: topic 'no-such' does not exist at {d.bootstrap}\n"
+    assert err == (
+        f"streams postmortem: error: topic 'no-such' does not exist at {d.bootstrap} "
+        "(named by --alerts-topic)\n"
+    )
+    # the deployment's topics are not the default names: the error points to --config
+    code = main(["--model", DEFAULT_MODEL_ID, *range_, "--bootstrap", d.bootstrap])
+    out, err = capsys.readouterr()
+    assert (code, out, err.count("\n")) == (2, "", 1)
+    assert f"topic 'results' does not exist at {d.bootstrap}" in err
+    assert "topic names are in its monitor config, give it with --config" in err

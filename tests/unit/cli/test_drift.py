@@ -81,7 +81,8 @@ def test_html_output_shows_the_findings(tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     assert main([*_drift(tmp_path, current), "--format", "html", "--output", str(out)]) == 1
     page = out.read_text()
-    assert "data-quality findings" in page and f"all {ROWS:,} values missing" in page
+    summary = page.split('<table id="summary">', 1)[1].split("</table>", 1)[0]
+    assert "data quality" in summary and f"all {ROWS:,} values missing" in summary
 
 
 def test_help_states_the_exit_contract(capsys: pytest.CaptureFixture) -> None:

@@ -31,7 +31,8 @@ from streams.alerting.evaluate import evaluate_window
 from streams.config.models import ModelConfig, OnlineConfig
 from streams.events.models import PredictionEvent
 from streams.offline.compare import Comparison, run_comparison
-from streams.offline.render import render_html, render_json, render_table, report_dict
+from streams.offline.html_report import render_html
+from streams.offline.render import render_json, render_table, report_dict
 from streams.windows.reference_choice import ReferenceChooser
 from streams.windows.reference_profile import build_profile
 from streams.windows.stage1 import ModelSpec

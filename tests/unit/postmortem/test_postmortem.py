@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import socket
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,7 +19,9 @@ from streams.events.models import AlertCategory, Severity
 from streams.postmortem.formats import format_duration, iso, parse_time
 from streams.postmortem.render import render_html, render_markdown
 from streams.postmortem.report import build_report
+from streams.postmortem.runbooks import runbook_link
 from streams.postmortem.sparklines import sparkline
+from streams.postmortem.tables import key_windows
 from streams.postmortem.timeline import pair_incidents, select_changes
 
 MODEL = "recsys-ranker"
@@ -27,6 +30,8 @@ W = 60
 FEATURES = ["user_clicks_7d", "user_sessions_30d", "user_dwell_time_avg_s", "item_price"]
 ZEROED = ["user_clicks_7d", "user_dwell_time_avg_s", "user_sessions_30d"]
 REF_ZERO_RATE = 0.02
+#: The repository's checkout, found from this file (tests/unit/postmortem/).
+CHECKOUT = Path(__file__).resolve().parents[3]
 
 
 def result(i: int, *, zeroed: bool = False, revision: int = 0, count: int = 1000) -> dict:
@@ -95,15 +100,27 @@ def alert(
     subjects: list[str] = ZEROED,
     category: AlertCategory = AlertCategory.data_quality,
     model: str = MODEL,
+    *,
+    update: bool = False,
+    windows: int = 1,
 ) -> dict:
-    """An ``alerts`` record of window i, made as the worker makes it."""
+    """An ``alerts`` record of the window of ``windows`` minutes from minute i, made as
+    the worker makes it."""
     signals = (
         [Signal(category, s, Severity.error, "zero_rate_delta", 0.98, 0.1) for s in subjects]
         if status == "firing"
         else []
     )
-    t = Transition(category, status, Severity.error, sorted(subjects), signals, T0 + 15 * W)  # type: ignore[arg-type]
-    event = transition_alert(model, t, T0 + i * W, T0 + (i + 1) * W)
+    t = Transition(
+        category,
+        status,  # type: ignore[arg-type]
+        Severity.error,
+        sorted(subjects),
+        signals,
+        T0 + 15 * W,
+        update=update,
+    )
+    event = transition_alert(model, t, T0 + i * W, T0 + (i + windows) * W)
     return orjson.loads(event.to_json())
 
 
@@ -177,25 +194,47 @@ def test_records_of_other_models_and_outside_the_range_are_left_out() -> None:
     assert [c.status for c in report.changes] == ["firing"]  # resolved at 33 min: outside
 
 
-def test_timeline_is_ordered_by_window_then_status_and_counts_a_redelivery_once() -> None:
+def test_timeline_is_in_time_order_then_status_and_counts_a_redelivery_once() -> None:
     drift = AlertCategory.data_drift
     alerts = [
         alert("resolved", 32),
-        alert("firing", 30, ["item_price"], drift),
+        alert("firing", 25, ["item_price"], drift, windows=5),  # [25, 30): at 30
         alert("firing", 16),
-        alert("resolved", 30, ["item_price"], drift),
+        alert("resolved", 28, ["item_price"], drift, windows=2),  # [28, 30): at 30 too
         alert("firing", 16),  # delivered twice
+        alert("firing", 27, ["user_clicks_7d"], AlertCategory.performance),  # at 28
         alert("resolved", 40, ["item_price"], drift),  # window 40 ends past the range
     ]
-    alerts[3]["evidence"]["window_start"] = alerts[1]["evidence"]["window_start"]
-    alerts[1]["evidence"]["window_start"] = iso(T0 + 29 * W)  # a longer window, earlier
     changes = select_changes(alerts, MODEL, T0, T0 + 40 * W)
-    assert [(c.window_start, c.status, c.category) for c in changes] == [
-        (T0 + 16 * W, "firing", "data_quality"),
-        (T0 + 29 * W, "firing", "data_drift"),
+    # by when each changed (its window's end), not by where its window starts
+    assert [(c.time, c.status, c.category) for c in changes] == [
+        (T0 + 17 * W, "firing", "data_quality"),
+        (T0 + 28 * W, "firing", "performance"),
+        (T0 + 30 * W, "firing", "data_drift"),
         (T0 + 30 * W, "resolved", "data_drift"),
-        (T0 + 32 * W, "resolved", "data_quality"),
+        (T0 + 33 * W, "resolved", "data_quality"),
     ]
+
+
+def test_updates_are_their_own_rows_and_no_new_page() -> None:
+    results, _ = scenario()
+    alerts = [
+        alert("firing", 16),
+        alert("firing", 18, update=True),  # corroboration joined: the same dedup key
+        alert("firing", 20, update=True),
+        alert("resolved", 32),
+    ]
+    report = report_of(results, alerts)
+    assert [c.kind for c in report.changes] == ["firing", "update", "update", "resolved"]
+    assert (report.fired, report.updates, report.resolved) == (1, 2, 1)
+    assert report.incidents[0].updates == 2
+    md = render_markdown(report)
+    assert "- **Alerts:** 1 fired, 2 updates, 1 resolved (1 incident)" in md
+    statuses = [line.split(" | ")[3] for line in md.splitlines() if line.startswith("| 2026-")]
+    assert statuses[:4] == ["**firing**", "**update**", "**update**", "**resolved**"]
+    # an update whose page came before the range: no first firing in it
+    late = report_of(results, [alert("firing", 20, update=True), alert("resolved", 32)])
+    assert (late.fired, late.first_firing, late.incidents[0].fired) == (0, None, None)
 
 
 def test_incidents_pair_firing_with_resolved_and_grow_with_updates() -> None:
@@ -329,7 +368,9 @@ def test_markdown_names_the_features_and_marks_the_firing_windows() -> None:
     timeline = [line for line in md.splitlines() if line.startswith("| 2026-01-01T00:")]
     assert timeline[0].startswith("| 2026-01-01T00:17:00Z | data_quality | error | **firing** |")
     assert "zero_rate_delta = 0.98 (0.1)" in timeline[0]
-    assert "[data_quality.md](deploy/runbooks/data_quality.md)" in timeline[0]
+    # the runbook of this checkout, absolute: it opens wherever the report is read
+    runbook = (CHECKOUT / "deploy" / "runbooks" / "data_quality.md").as_uri()
+    assert f"[data_quality.md]({runbook})" in timeline[0]
     assert "| **resolved** |" in timeline[1] and "| clear |" in timeline[1]
     block = md.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
     for feature in ZEROED:
@@ -360,7 +401,7 @@ def test_markdown_names_the_features_and_marks_the_firing_windows() -> None:
 class _Checker(HTMLParser):
     """Counts start tags and checks that every element is closed in order."""
 
-    VOID = {"meta", "br", "hr", "img", "input", "link"}
+    VOID = {"meta", "br", "hr", "img", "input", "link", "wbr"}
     SELF_CLOSING_OK = {"polyline", "path", "line", "circle", "rect"}
 
     def __init__(self) -> None:
@@ -370,11 +411,16 @@ class _Checker(HTMLParser):
         self.errors: list[str] = []
         self.text: list[str] = []
         self.hrefs: list[str] = []
+        self.classes: list[str] = []
+        self.scripts: list[dict[str, str | None]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.counts[tag] = self.counts.get(tag, 0) + 1
         if tag == "a":
             self.hrefs.append(dict(attrs)["href"] or "")
+        if tag == "script":
+            self.scripts.append(dict(attrs))
+        self.classes += (dict(attrs).get("class") or "").split()
         if tag not in self.VOID:
             self.stack.append(tag)
 
@@ -404,10 +450,15 @@ def test_html_is_self_contained_well_formed_and_has_a_chart_per_series() -> None
     checker.close()
     assert page.startswith("<!DOCTYPE html>")
     assert checker.errors == [] and checker.stack == []
-    assert checker.counts["svg"] == len(report.charts) == len(ZEROED) + 3
-    # no script, no external asset
-    assert not {"script", "link", "img", "iframe", "object"} & set(checker.counts)
-    assert not re.search(r"\bsrc=|url\(|@import", page)
+    charts = len(ZEROED) + 3
+    assert len(report.charts) == charts
+    assert checker.classes.count("plotly-graph-div") == checker.counts["figure"] == charts
+    # every script inline (the bundle, then one call per chart): nothing to fetch
+    assert len(checker.scripts) == 1 + charts and all("src" not in a for a in checker.scripts)
+    assert not {"link", "img", "iframe", "object"} & set(checker.counts)
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
+    assert not re.search(r"\bsrc=|url\(|@import", markup)
+    assert "<script>alert(1)" not in page
     # the javascript: runbook is not linked; the resolved one joins the base
     assert checker.hrefs == ["https://x.test/deploy/runbooks/data_quality.md"]
     text = "".join(checker.text)
@@ -415,8 +466,50 @@ def test_html_is_self_contained_well_formed_and_has_a_chart_per_series() -> None
         assert f"{feature}: zero_rate" in text
     assert "1 fired, 1 resolved (1 incident)" in text
     assert "16m 00s" in text
-    assert checker.counts["rect"] == len(report.charts)  # one firing period each
     assert checker.counts["table"] == 4  # header, timeline, incidents, key windows
+
+
+def test_runbook_links_are_absolute_and_only_to_what_exists() -> None:
+    path = "deploy/runbooks/data_quality.md"
+    assert runbook_link(path, roots=[CHECKOUT]) == (CHECKOUT / path).as_uri()
+    assert runbook_link(path, "https://x.test/repo/") == f"https://x.test/repo/{path}"
+    assert runbook_link("https://wiki.test/gpu") == "https://wiki.test/gpu"
+    assert runbook_link(path, roots=[CHECKOUT / "tests"]) is None  # not there
+    assert runbook_link("../../etc/passwd", roots=[CHECKOUT]) is None
+    for bad in ("javascript:alert(1)", "data:text/html,x"):
+        assert runbook_link(bad) is None
+
+
+def test_charts_are_shaded_only_by_their_own_detectors_alerts() -> None:
+    results, _ = scenario()
+    drift, score = AlertCategory.data_drift, AlertCategory.prediction_drift
+    alerts = [
+        alert("firing", 16),  # data quality on the zeroed features
+        alert("firing", 18, ["user_clicks_7d"], drift),
+        alert("resolved", 24, ["user_clicks_7d"], drift),
+        alert("firing", 20, ["__score__"], score),
+        alert("resolved", 26, ["__score__"], score),
+        alert("resolved", 32),
+    ]
+    report = report_of(results, alerts)
+    spans = {c.title: [(s.start, s.end) for s in c.shades] for c in report.charts}
+    quality, drifted = (T0 + 17 * W, T0 + 33 * W), (T0 + 19 * W, T0 + 25 * W)
+    assert spans["user_clicks_7d: zero_rate"] == [quality]
+    assert spans["user_clicks_7d: drift, wasserstein"] == [drifted]
+    assert spans["user_sessions_30d: zero_rate"] == [quality]
+    assert spans["Dataset: share of features drifted"] == [drifted]
+    assert spans["Mean prediction score"] == [(T0 + 21 * W, T0 + 27 * W)]
+    assert spans["Events per window"] == []
+
+
+def test_a_window_is_not_labelled_with_the_alert_of_a_window_of_another_size() -> None:
+    results, _ = scenario()
+    # a 5-minute window from minute 10 fires; the 1-minute window [10, 11) made nothing
+    alerts = [alert("firing", 10, ["item_price"], AlertCategory.data_drift, windows=5)]
+    report = report_of(results, alerts)
+    assert [why for _, why in key_windows(report)] == [["first window"], ["last window"]]
+    same = report_of(results, [alert("firing", 10, ["item_price"], AlertCategory.data_drift)])
+    assert [why for _, why in key_windows(same)][1] == ["firing (data_drift)"]
 
 
 def test_html_with_no_window_still_renders() -> None:
