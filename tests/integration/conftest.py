@@ -141,26 +141,24 @@ class Deployment:
         kwargs.setdefault("labels", False)
         return simulate(self.bootstrap, **kwargs)
 
-    def results(self, expected_windows: set[int], timeout_s: float = 120) -> dict[int, dict]:
-        """The latest revision of each window's result, once every expected window has one."""
+    def results(
+        self,
+        expected_windows: set[int],
+        timeout_s: float = 120,
+        counts: dict[int, int] | None = None,
+    ) -> dict[int, dict]:
+        """The latest revision of each window's result, once every expected window has
+        one (and, given ``counts``, once the latest revisions count that: late events
+        come as revisions, after a window's first result)."""
 
         def complete(records: list[dict[str, Any]]) -> bool:
-            return expected_windows <= {r["window_start"] for r in records}
+            latest = latest_revisions(records)
+            if counts is not None:
+                return {w: r["count"] for w, r in latest.items() if w in counts} == counts
+            return expected_windows <= set(latest)
 
-        def windows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [r for r in records if r.get("kind") == "window"]
-
-        records = read_topic(
-            self.bootstrap, self.topic("results"), timeout_s, until=lambda r: complete(windows(r))
-        )
-        records = windows(records)
-        latest: dict[int, dict] = {}
-        for r in records:
-            if (
-                r["window_start"] not in latest
-                or r["revision"] >= latest[r["window_start"]]["revision"]
-            ):
-                latest[r["window_start"]] = r
+        records = read_topic(self.bootstrap, self.topic("results"), timeout_s, until=complete)
+        latest = latest_revisions(records)
         missing = expected_windows - set(latest)
         assert not missing, f"no result for {len(missing)} windows; logs:\n{self.worker_logs()}"
         return latest
@@ -168,6 +166,20 @@ class Deployment:
     def alerts(self) -> list[dict]:
         """The alerts so far (call after ``results``: alerts are sent before results)."""
         return read_topic(self.bootstrap, self.topic("alerts"))
+
+
+def latest_revisions(records: list[dict[str, Any]]) -> dict[int, dict]:
+    """The latest revision of each window result among ``records``."""
+    latest: dict[int, dict] = {}
+    for r in records:
+        if r.get("kind") != "window":
+            continue
+        if (
+            r["window_start"] not in latest
+            or r["revision"] >= latest[r["window_start"]]["revision"]
+        ):
+            latest[r["window_start"]] = r
+    return latest
 
 
 @pytest.fixture

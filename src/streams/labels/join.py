@@ -29,7 +29,7 @@ from streams.config.models import ModelConfig
 from streams.events.decode import Rejection, decode_message, encode_row, foreign_events
 from streams.events.models import LabelEvent
 from streams.events.rows import LabelRow
-from streams.labels.pending import Expired, pending_record, read_pending, sweep
+from streams.labels.pending import BatchIndex, Expired, pending_record, read_pending, sweep
 from streams.sketches.bytes import from_text, to_text
 from streams.sketches.performance import PerformanceSketch
 from streams.windows.stage1 import DeadLetter
@@ -62,13 +62,15 @@ Pair = tuple[float, float, float, bool]
 @dataclass
 class LabelState:
     """One labels partition: the last offset joined, the partial sequence, the outbox,
-    and the labels deferred until their partition's predictions catch up."""
+    the labels deferred until their partition's predictions catch up, and how many
+    batches of pending marks it wrote (their changelog frames' keys)."""
 
     partition: int
     offset: int = -1
     seq: int = 0
     outbox: list[bytes] = field(default_factory=list)
     deferred: list[bytes] = field(default_factory=list)
+    frames: int = 0
 
     def serialize(self) -> bytes:
         body = {
@@ -77,6 +79,7 @@ class LabelState:
             "seq": self.seq,
             "outbox": [to_text(m) for m in self.outbox],
             "deferred": [to_text(m) for m in self.deferred],
+            "frames": self.frames,
         }
         return pack(STATE_VERSION, body)
 
@@ -85,7 +88,8 @@ class LabelState:
         b = unpack(raw, STATE_VERSION, "label state")
         outbox = [from_text(m) for m in b["outbox"]]
         deferred = [from_text(m) for m in b["deferred"]]
-        return cls(b["partition"], b["offset"], b["seq"], outbox, deferred)
+        frames = b.get("frames", 0)  # states saved before frames were counted
+        return cls(b["partition"], b["offset"], b["seq"], outbox, deferred, frames)
 
 
 @dataclass
@@ -212,6 +216,8 @@ class LabelJoin:
         if raw is None:
             return "orphan"
         pending = read_pending(raw)
+        if isinstance(pending, BatchIndex):  # a crafted id equal to a batch key
+            return "orphan"
         if isinstance(pending, Expired):
             return "expired"
         if pending.labeled:

@@ -1,5 +1,6 @@
-"""The pending-prediction store's records: what a label needs of its prediction, and the
-marker an expired prediction leaves.
+"""The pending-prediction store's records: what a label needs of its prediction, the
+marker an expired prediction leaves, and the index of a batch written as one changelog
+message (worker/coalesced_table.py).
 
 Both are named, versioned records (a version byte, then a JSON object with a ``kind``):
 a reader says which field it misses or which version it cannot read, where positional
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -77,7 +78,47 @@ class Expired:
         return pack(PENDING_VERSION, body | {"partition": self.partition})
 
 
-def read_pending(raw: bytes) -> Pending | Expired:
+@dataclass(frozen=True, slots=True)
+class BatchIndex:
+    """What a batch written as one changelog frame leaves under its batch key: its
+    newest event time and its models, so the sweep deletes the key (and with it the
+    frame, from the compacted changelog) once every record in it has expired, i.e.
+    has been written again on its own."""
+
+    ts: float
+    partition: int
+    models: tuple[str, ...]
+
+    def to_bytes(self) -> bytes:
+        body = {"kind": "batch", "ts": self.ts, "partition": self.partition}
+        return pack(PENDING_VERSION, body | {"models": list(self.models)})
+
+
+#: Batch keys start so (a NUL: no real prediction id does; a crafted one that equals a
+#: batch key can only make its own label an orphan, see labels/join.py).
+BATCH_KEY_PREFIX = "\x00batch/"
+
+
+def batch_key(partition: int, offset: int, source: str = "predictions") -> str:
+    """The key of the batch written at ``offset`` of ``source``'s ``partition``: a
+    replay of the same batch writes the same key again."""
+    return f"{BATCH_KEY_PREFIX}{source}/{partition}/{offset}"
+
+
+def batch_index(records: Mapping[str, bytes], partition: int) -> BatchIndex:
+    """The index of a batch of pending records (stored or expired)."""
+    read = [read_pending(raw) for raw in records.values()]
+    models = tuple(sorted({r.model_id for r in read if not isinstance(r, BatchIndex)}))
+    newest = max((r.ts for r in read), default=-math.inf)
+    return BatchIndex(newest, partition, models)
+
+
+def index_writer(partition: int) -> Callable[[Mapping[str, bytes]], bytes]:
+    """What the coalesced table stores under a frame's batch key: its index."""
+    return lambda records: batch_index(records, partition).to_bytes()
+
+
+def read_pending(raw: bytes) -> Pending | Expired | BatchIndex:
     """A stored record of either version; FormatError for another version or kind."""
     if raw[:1] == bytes([POSITIONAL_VERSION]):
         return _positional(unpack(raw, POSITIONAL_VERSION, _WHAT))
@@ -86,6 +127,8 @@ def read_pending(raw: bytes) -> Pending | Expired:
         kind = body.pop("kind")
         if kind == "expired":
             return Expired(**body)
+        if kind == "batch":
+            return BatchIndex(body["ts"], body["partition"], tuple(body["models"]))
         if kind == "prediction":
             cohorts, shadows = tuple(body.pop("cohorts")), body.pop("shadows")
             return Pending(**body, cohorts=cohorts, shadows=tuple(map(tuple, shadows)))
@@ -134,9 +177,10 @@ def sweep(
     horizons: Mapping[str, float],
 ) -> tuple[dict[str, tuple[int, bytes | None]], Counter[str]]:
     """Expire the records past their model's label horizon (``now``: event time per
-    partition): a record becomes a marker, a marker is deleted one horizon later.
-    Returns the writes (by key: partition, and value or None to delete) and the
-    unlabelled expiries per model.
+    partition): a record becomes a marker, a marker is deleted one horizon later, and
+    a batch index once its newest record's marker is due for deletion (every record of
+    the batch has a marker of its own by then). Returns the writes (by key: partition,
+    and value or None to delete) and the unlabelled expiries per model.
 
     >>> rec = Pending("m", 0.0, 0.5, (), partition=1).to_bytes()
     >>> writes, expired = sweep([("p1", rec)], {1: 100.0}, {"m": 50.0})
@@ -147,6 +191,11 @@ def sweep(
     expired: Counter[str] = Counter()
     for key, raw in items:
         record = read_pending(raw)
+        if isinstance(record, BatchIndex):
+            horizon = max((horizons.get(m, math.inf) for m in record.models), default=0.0)
+            if record.ts < now.get(record.partition, -math.inf) - 2 * horizon:
+                writes[key] = (record.partition, None)
+            continue
         limit = now.get(record.partition, -math.inf) - horizons.get(record.model_id, math.inf)
         if isinstance(record, Expired):
             if record.ts < limit - horizons.get(record.model_id, math.inf):

@@ -21,6 +21,7 @@ from streams.events.decode import deadletter_record
 from streams.events.models import AlertEvent
 from streams.kafka.broadcast import BroadcastReader
 from streams.windows.stage1 import DeadLetter, ModelSpec, Output
+from streams.worker.coalesced_table import CoalescedTable
 from streams.worker.metrics import PipelineMetrics
 
 #: The tables, by name: their changelog topics are created with the source topics.
@@ -57,25 +58,25 @@ class Topics:
 class Tables:
     """``stage1``: partition and label-join states; ``stage2``: model states and their
     windows; ``infra``: node states; ``pending``: predictions waiting for their label,
-    by prediction id (co-partitioned with predictions and labels, on disk)."""
+    by prediction id (co-partitioned with predictions and labels, on disk), written a
+    batch per changelog message."""
 
     stage1: faust.Table
     stage2: faust.Table
     infra: faust.Table
-    pending: faust.Table
+    pending: CoalescedTable
 
     @classmethod
     def create(cls, app: faust.App, config: MonitorConfig, num_partitions: int) -> Tables:
         worker = config.worker
         options = worker.rocksdb.options() if worker.store.startswith("rocksdb") else None
         # value_type=bytes makes Faust store and log the values raw
-        made = [
-            app.Table(
-                name, options=options, key_type=str, value_type=bytes, partitions=num_partitions
-            )
-            for name in TABLES
-        ]
-        return cls(*made)
+        common = {"options": options, "key_type": str, "value_type": bytes}
+        made = [app.Table(name, partitions=num_partitions, **common) for name in TABLES[:-1]]
+        pending = CoalescedTable(
+            app, name=TABLES[-1], beacon=app.tables.beacon, partitions=num_partitions, **common
+        )
+        return cls(*made, app.tables.add(pending))
 
 
 def topic_name(topic: faust.TopicT) -> str:

@@ -19,6 +19,7 @@ import faust
 
 from streams.codec import unpack_partial
 from streams.labels.join import LabelJoin, LabelState, sweep
+from streams.labels.pending import batch_key, index_writer
 from streams.worker.context import Context, topic_name
 from streams.worker.partition_scope import partition_scope
 from streams.worker.predictions import PredictionsAgent, by_partition
@@ -55,8 +56,12 @@ class LabelsAgent:
                     tables.pending.get,
                     self.predictions.ingested_until(partition),
                 )
-                for prediction_id, record in result.writes.items():
-                    tables.pending[prediction_id] = record
+                if result.writes:  # one changelog message for the batch's marks
+                    # numbered in the state: a replay after a crash reuses the number of
+                    # a frame whose marks it writes again
+                    state.frames += 1
+                    key = batch_key(partition, state.frames, "labels")
+                    tables.pending.set_many(partition, result.writes, key, index_writer(partition))
                 tables.stage1[f"labels-{partition}"] = state.serialize()
             for (model_id, outcome), n in result.counts.items():
                 self.ctx.metrics.labels.labels(model_id, outcome).inc(n)

@@ -24,6 +24,7 @@ import faust
 from faust.types import TP
 
 from streams.labels.join import pending_record
+from streams.labels.pending import batch_key, index_writer
 from streams.windows.stage1 import PartitionState, Stage1
 from streams.worker.context import Context, save_after, topic_name
 from streams.worker.partition_scope import partition_scope
@@ -82,6 +83,7 @@ class PredictionsAgent:
         state = self.state(partition)
         deliveries = []
         pending = {}
+        first = None  # the offset of the first message with a pending record
         counts: Counter[str] = Counter()
         for e in batch:
             accepted, outputs = self.stage1.process(state, e.message.offset, e.key, e.value)
@@ -90,6 +92,7 @@ class PredictionsAgent:
                 cohorts = self.cohorts.get(event.model_id)
                 if cohorts is not None:
                     pending[event.prediction_id] = pending_record(event, cohorts, partition, ts)
+                    first = e.message.offset if first is None else first
                 if event.latency_ms is not None:
                     self.latency[event.model_id].observe(event.latency_ms / 1000)
             for out in outputs:
@@ -97,10 +100,13 @@ class PredictionsAgent:
         for model_id, n in counts.items():
             self.events[model_id].inc(n)
         self.last_activity[partition] = time.monotonic()
-        if pending:
+        if pending:  # one changelog message for the batch's records
+            # keyed by its first offset: only a replay (the state saved before it)
+            # writes that key again, and it rewrites every record of the frame it
+            # replaces, in it or in the frames after it
+            key = batch_key(partition, first)
             with partition_scope(self.topic, partition):
-                for prediction_id, record in pending.items():
-                    self.ctx.tables.pending[prediction_id] = record
+                self.ctx.tables.pending.set_many(partition, pending, key, index_writer(partition))
         await save_after(deliveries, lambda: self.save(state))
 
     async def flush_idle(self) -> None:
