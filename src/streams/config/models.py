@@ -397,7 +397,7 @@ class WorkerConfig(_Strict):
         "counts as idle and stops holding windows open.",
     )
     max_event_bytes: int = Field(default=65536, ge=256)
-    deadletter_max_bytes: int = Field(default=16384, ge=0)
+    deadletter_max_bytes: int = Field(default=16384, ge=0, le=524288)
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="0 turns /metrics off.")
     pending_sweep_s: float = Field(

@@ -293,6 +293,19 @@ def _slow(raw: bytes, kind: BatchKind, max_bytes: int) -> Decoded | Rejection:
     return decoded
 
 
+#: A dead letter's key: the original's first bytes. A valid key (a prediction id) is at
+#: most 800 bytes; a hostile one of 985,000 bytes would take the record over the
+#: producer's request limit, and its send would fail (issue 18).
+DEADLETTER_KEY_MAX_BYTES = 1024
+#: A dead letter's ``detail``, in characters (at most 6 bytes each in JSON).
+DEADLETTER_DETAIL_MAX_CHARS = 1000
+
+
+def deadletter_key(key: bytes | None) -> bytes | None:
+    """The dead letter's key: the original one, cut to DEADLETTER_KEY_MAX_BYTES."""
+    return None if key is None else key[:DEADLETTER_KEY_MAX_BYTES]
+
+
 def deadletter_record(
     rejection: Rejection,
     raw: bytes | None,
@@ -302,14 +315,18 @@ def deadletter_record(
     offset: int,
     max_bytes: int,
     index: int | None = None,
+    key: bytes | None = None,
 ) -> bytes:
     """The dead-letter value: why, where from, and the original bytes (bounded, base64).
-    ``index``: the event's position in its envelope (the bytes are that event's)."""
+    ``index``: the event's position in its envelope (the bytes are that event's).
+    ``key``: the original key, whose size is recorded (the record's key is cut,
+    :func:`deadletter_key`). Every field is bounded: the value stays under about
+    ``max_bytes * 4 / 3 + 7 KB`` whatever came in."""
     original = raw or b""
     record: dict[str, Any] = {
         "reason": rejection.reason,
-        "detail": rejection.detail[:1000],
-        "topic": topic,
+        "detail": rejection.detail[:DEADLETTER_DETAIL_MAX_CHARS],
+        "topic": topic[:255],  # Kafka's topic names are at most 249 characters
         "partition": partition,
         "offset": offset,
         "original_size": len(original),
@@ -318,4 +335,7 @@ def deadletter_record(
     }
     if index is not None:
         record["index"] = index
+    if key is not None and len(key) > DEADLETTER_KEY_MAX_BYTES:
+        record["key_size"] = len(key)
+        record["key_truncated"] = True
     return orjson.dumps(record)
