@@ -55,7 +55,9 @@ async def _acked(
     attempt = 0
     while True:
         try:
-            if delivery is None:
+            if delivery is None:  # the last send or delivery failed: wait, then resend
+                await sleep(backoff.delay(attempt))
+                attempt += 1
                 delivery = await send(key, value)
             return await delivery
         except Exception as exc:
@@ -66,5 +68,3 @@ async def _acked(
                 attempt + 1,
             )
             delivery = None
-            await sleep(backoff.delay(attempt))
-            attempt += 1
