@@ -207,7 +207,34 @@ def _window_signals(
     chooser: ReferenceChooser,
 ) -> list[Signal]:
     """The window's findings as lifecycle signals: feature breaches, what the online
-    detectors found alone, severities by corroboration, then the latency SLO's burns."""
+    detectors found alone, severities by corroboration, then the latency SLO's burns.
+    A window under ``min_window_events`` raises none of its own (its score shift
+    included) and feeds no detector: the detectors are calibrated to windows of at
+    least that size, and one event must not move them."""
+    signals: list[Signal] = []
+    if window.count >= config.thresholds.min_window_events:
+        signals = _sized_window_signals(config, state, window, report, reference, baseline)
+        signals = correlate(
+            signals,
+            proxy,
+            config.alerting.correlation,
+            seasonal_matches(chooser, window, report, config),
+        )
+    if config.latency_slo:
+        end = window.window_start + config.window_s
+        signals += slo_signals(breached(state.latency_history, end, config.latency_slo))
+    return signals
+
+
+def _sized_window_signals(
+    config: ModelConfig,
+    state: ModelState,
+    window: WindowAggregate,
+    report: WindowReport,
+    reference: Mapping[str, Sketch],
+    baseline: NumericSketch | None,
+) -> list[Signal]:
+    """Feature breaches and what the online detectors found alone."""
     signals = feature_signals(report.features)
     if config.drift.online.enabled:
         summaries = window_summaries(report, window, reference, baseline)
@@ -215,11 +242,6 @@ def _window_signals(
         online = online_signals(state.feed_online(window.window_start, summaries))
         # a subject's own test leads; a detector only adds subjects it found alone
         signals += [s for s in online if (s.category, s.subject) not in seen]
-    seasonal = seasonal_matches(chooser, window, report, config)
-    signals = correlate(signals, proxy, config.alerting.correlation, seasonal)
-    if config.latency_slo:
-        end = window.window_start + config.window_s
-        signals += slo_signals(breached(state.latency_history, end, config.latency_slo))
     return signals
 
 

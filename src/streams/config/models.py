@@ -386,6 +386,21 @@ class RocksDBConfig(_Strict):
         }
 
 
+class MetricsTLS(_Strict):
+    """/metrics over HTTPS: the server's certificate chain and its private key (PEM)."""
+
+    cert_file: Path
+    key_file: Path
+
+
+class MetricsBasicAuth(_Strict):
+    """/metrics behind HTTP basic auth; the password is read from a file (its first
+    line), so it is never in the config."""
+
+    username: str = Field(min_length=1, pattern=r"^[^:]+$")
+    password_file: Path
+
+
 class WorkerConfig(_Strict):
     app_id: str = "streams-monitor"
     batch_size: int = Field(default=2000, ge=1)
@@ -397,9 +412,11 @@ class WorkerConfig(_Strict):
         "counts as idle and stops holding windows open.",
     )
     max_event_bytes: int = Field(default=65536, ge=256)
-    deadletter_max_bytes: int = Field(default=16384, ge=0)
+    deadletter_max_bytes: int = Field(default=16384, ge=0, le=524288)
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="0 turns /metrics off.")
+    metrics_tls: MetricsTLS | None = None
+    metrics_basic_auth: MetricsBasicAuth | None = None
     pending_sweep_s: float = Field(
         default=600.0,
         gt=0,

@@ -25,6 +25,7 @@ from streams.drift.ks import ks_test
 from streams.drift.mmd import mmd_test
 from streams.drift.multiple_testing import adjust_p_values
 from streams.drift.psi import psi
+from streams.drift.robust import winsorized_bins
 from streams.sketches import OTHER, CategoricalSketch, NumericSketch
 from streams.sketches import FeatureSketch as Sketch
 
@@ -72,11 +73,9 @@ def numeric_statistics(reference: NumericSketch, current: NumericSketch) -> dict
         "hellinger": hellinger(reference.counts, current.counts),
         "ks": ks.statistic,
         "ks_p_value": ks.p_value,
+        # tails winsorized (drift/robust.py): one extreme value must not decide it
         "wasserstein": wasserstein_binned(
-            reference.bounds(current),
-            (reference.counts, reference.sums),
-            (current.counts, current.sums),
-            float(np.sqrt(reference.variance)),
+            *winsorized_bins(reference, current), float(np.sqrt(reference.variance))
         ),
     }
 

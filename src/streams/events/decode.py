@@ -10,6 +10,7 @@ envelope is rejected alone, with its index; a malformed envelope is rejected who
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -48,6 +49,8 @@ REASONS = (
     "bad_json",
     "not_an_object",
     "schema",
+    "non_finite",
+    "out_of_range",
     "unknown_model",
     "wrong_type",
     "bad_envelope",
@@ -59,6 +62,31 @@ REASONS = (
 class Rejection:
     reason: str
     detail: str
+
+
+#: pydantic's error types that have a reason of their own (else: ``schema``). NaN and
+#: infinity reach a model only as strings ("NaN", "-Infinity", "1e999"): JSON has no
+#: such numbers, and orjson and msgspec refuse the literals as ``bad_json``.
+_ERROR_REASONS = {
+    "finite_number": "non_finite",
+    "greater_than_equal": "out_of_range",
+    "less_than_equal": "out_of_range",
+}
+#: msgspec's message for a number outside its bounds, e.g. a score above 1.
+_MSGSPEC_RANGE = re.compile(r"^Expected `(?:float|int)` [<>]=")
+
+
+def _schema_rejection(exc: ValidationError) -> Rejection:
+    """A ValidationError as a rejection: a non-finite number anywhere wins, then the
+    first error's own reason, else ``schema``."""
+    types = [e["type"] for e in exc.errors()]
+    reason = "non_finite" if "finite_number" in types else _ERROR_REASONS.get(types[0], "schema")
+    return Rejection(reason, _schema_detail(exc))
+
+
+def _row_rejection(exc: msgspec.ValidationError) -> Rejection:
+    text = str(exc)
+    return Rejection("out_of_range" if _MSGSPEC_RANGE.match(text) else "schema", text)
 
 
 def _schema_detail(exc: ValidationError) -> str:
@@ -87,7 +115,7 @@ def _validate(data: Any, model: type[E]) -> E | Rejection:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        return Rejection("schema", _schema_detail(exc))
+        return _schema_rejection(exc)
 
 
 def catalog_rejection(
@@ -155,7 +183,7 @@ def decode_row(raw: bytes, kind: BatchKind) -> tuple[Any, float] | Rejection:
     try:
         row = _DECODERS[kind][2].decode(raw)
     except msgspec.ValidationError as exc:
-        return Rejection("schema", str(exc))
+        return _row_rejection(exc)
     except msgspec.DecodeError as exc:
         return Rejection("bad_json", str(exc))
     ts = event_time(row.timestamp)
@@ -265,6 +293,19 @@ def _slow(raw: bytes, kind: BatchKind, max_bytes: int) -> Decoded | Rejection:
     return decoded
 
 
+#: A dead letter's key: the original's first bytes. A valid key (a prediction id) is at
+#: most 800 bytes; a hostile one of 985,000 bytes would take the record over the
+#: producer's request limit, and its send would fail (issue 18).
+DEADLETTER_KEY_MAX_BYTES = 1024
+#: A dead letter's ``detail``, in characters (at most 6 bytes each in JSON).
+DEADLETTER_DETAIL_MAX_CHARS = 1000
+
+
+def deadletter_key(key: bytes | None) -> bytes | None:
+    """The dead letter's key: the original one, cut to DEADLETTER_KEY_MAX_BYTES."""
+    return None if key is None else key[:DEADLETTER_KEY_MAX_BYTES]
+
+
 def deadletter_record(
     rejection: Rejection,
     raw: bytes | None,
@@ -274,14 +315,18 @@ def deadletter_record(
     offset: int,
     max_bytes: int,
     index: int | None = None,
+    key: bytes | None = None,
 ) -> bytes:
     """The dead-letter value: why, where from, and the original bytes (bounded, base64).
-    ``index``: the event's position in its envelope (the bytes are that event's)."""
+    ``index``: the event's position in its envelope (the bytes are that event's).
+    ``key``: the original key, whose size is recorded (the record's key is cut,
+    :func:`deadletter_key`). Every field is bounded: the value stays under about
+    ``max_bytes * 4 / 3 + 7 KB`` whatever came in."""
     original = raw or b""
     record: dict[str, Any] = {
         "reason": rejection.reason,
-        "detail": rejection.detail[:1000],
-        "topic": topic,
+        "detail": rejection.detail[:DEADLETTER_DETAIL_MAX_CHARS],
+        "topic": topic[:255],  # Kafka's topic names are at most 249 characters
         "partition": partition,
         "offset": offset,
         "original_size": len(original),
@@ -290,4 +335,7 @@ def deadletter_record(
     }
     if index is not None:
         record["index"] = index
+    if key is not None and len(key) > DEADLETTER_KEY_MAX_BYTES:
+        record["key_size"] = len(key)
+        record["key_truncated"] = True
     return orjson.dumps(record)

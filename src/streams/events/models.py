@@ -22,6 +22,11 @@ from streams.events.envelope import MAX_BATCH_EVENTS
 
 SCHEMA_VERSION = 1
 
+#: Input models (what producers send) refuse NaN and infinity: JSON has neither, but
+#: pydantic's lax mode would turn the strings "NaN" and "Infinity" into them, and a
+#: NaN in a partial would crash stage 2 (decode.py dead-letters them as ``non_finite``).
+INPUT_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
 FeatureValue = Annotated[
     float | int | str | None,
     Field(description="A numeric or categorical feature value; null when missing."),
@@ -43,9 +48,11 @@ class _Event(BaseModel):
 class Prediction(BaseModel):
     """What the model answered: a score for classifiers, a class, or a value for regressors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = INPUT_CONFIG
 
-    score: float | None = Field(default=None, description="Probability of the positive class.")
+    score: float | None = Field(
+        default=None, ge=0, le=1, description="Probability of the positive class."
+    )
     label: str | None = Field(default=None, description="Predicted class.")
     value: float | None = Field(default=None, description="Regression output.")
 
@@ -53,6 +60,8 @@ class Prediction(BaseModel):
 class PredictionEvent(_Event):
     """One prediction served by a model server, produced to ``predictions`` keyed by
     ``prediction_id`` with the murmur2 partitioner."""
+
+    model_config = INPUT_CONFIG
 
     model_id: str = Field(min_length=1, max_length=200)
     model_version: str = Field(min_length=1, max_length=100)
@@ -80,6 +89,8 @@ class PredictionEvent(_Event):
 class LabelEvent(_Event):
     """Ground truth for one prediction, arriving hours to days later on ``labels``,
     keyed by ``prediction_id`` (co-partitioned with ``predictions``)."""
+
+    model_config = INPUT_CONFIG
 
     model_id: str = Field(min_length=1, max_length=200)
     prediction_id: str = Field(min_length=1, max_length=200)
@@ -109,7 +120,7 @@ MAX_NVML_ERRORS = 64
 class HostReading(BaseModel):
     """A node's CPU, memory, disk and network, in base units; null where unreadable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = INPUT_CONFIG
 
     cpu_utilization_ratio: float | None = Field(
         default=None, ge=0, le=1, description="Busy share of all CPUs since the previous sample."
@@ -131,7 +142,7 @@ class HostReading(BaseModel):
 class GpuReading(BaseModel):
     """One GPU's NVML readings, in base units; null where a call failed or is unsupported."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = INPUT_CONFIG
 
     index: int = Field(ge=0, description="NVML device index (PCI bus order, as nvidia-smi).")
     uuid: str | None = Field(default=None, max_length=100)
@@ -158,6 +169,8 @@ class TelemetryEvent(_Event):
 
     A node without a GPU (or driver) sends ``gpus: []`` and says why in ``nvml_errors``.
     """
+
+    model_config = INPUT_CONFIG
 
     node_id: str = Field(min_length=1, max_length=200)
     timestamp: datetime = Field(description="When the node was sampled (UTC).")
@@ -273,7 +286,7 @@ class PredictionBatch(BaseModel):
     streams/events/envelope.py): Faust's cost is per message, so a batch pays it once.
     Every ``prediction_id`` murmur2-maps to the message's partition."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = INPUT_CONFIG
 
     batch_version: Literal[1] = Field(description="Version of the envelope format.")
     predictions: list[PredictionEvent] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
@@ -282,7 +295,7 @@ class PredictionBatch(BaseModel):
 class LabelBatch(BaseModel):
     """Many labels of one partition in one ``labels`` message; see ``PredictionBatch``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = INPUT_CONFIG
 
     batch_version: Literal[1] = Field(description="Version of the envelope format.")
     labels: list[LabelEvent] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)

@@ -31,6 +31,7 @@ Version = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 _ONE = msgspec.Meta(ge=1, le=1)
 SchemaVersion = Annotated[int, _ONE] | Annotated[float, _ONE]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+Probability = Annotated[float, msgspec.Meta(ge=0, le=1)]
 
 _RFC3339 = re.compile(
     r"^(\d{4})-(0[1-9]|1[0-2])-(\d{2})T(?:[01]\d|2[0123]):[0-5]\d:[0-5]\d(?:\.\d+)?"
@@ -42,7 +43,7 @@ _RFC3339 = re.compile(
 class PredictionOutput(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """``Prediction``: the model's score, class or value."""
 
-    score: float | None = None
+    score: Probability | None = None
     label: str | None = None
     value: float | None = None
 

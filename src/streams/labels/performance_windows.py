@@ -158,11 +158,14 @@ class PerformanceState:
         self.changed.add(start)
 
     def prune(self, now_event_ts: float, config: PerformanceConfig) -> None:
-        """Forget windows whose predictions are past the label horizon."""
+        """Forget windows whose predictions are past the label horizon (and their
+        pending re-evaluation: a far-future event may prune a window labels just
+        reached)."""
         horizon = now_event_ts - config.label_horizon_s - config.window_s
         for start in [s for s in self.windows if s < horizon]:
             del self.windows[start]
             self.predictions.pop(start, None)
+            self.dirty.discard(start)
             self.changed.add(start)
 
 

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from pydantic import SecretStr
 
 from streams.backoff import Backoff
-from streams.events.decode import Rejection, deadletter_record, decode_event
+from streams.events.decode import Rejection, deadletter_key, deadletter_record, decode_event
 from streams.events.models import AlertEvent
 from streams.router.pagerduty import PagerDutySender, Rejected, event_body, masked
 from streams.router.rules import RoutingConfig
@@ -142,6 +142,7 @@ class AlertRouter:
             partition=msg.partition(),
             offset=msg.offset(),
             max_bytes=DEADLETTER_MAX_BYTES,
+            key=msg.key(),
         )
         if self.dry_run:
             print(json.dumps({"deadletter": json.loads(record)}), file=self.out, flush=True)
@@ -154,7 +155,7 @@ class AlertRouter:
                 producer.produce(
                     self.deadletter_topic,
                     record,
-                    msg.key(),
+                    deadletter_key(msg.key()),
                     on_delivery=lambda err, _m, acks=outcome: acks.append(err),
                 )
                 producer.flush(DEADLETTER_TIMEOUT_S)

@@ -21,12 +21,14 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from streams.backoff import Backoff
+from streams.config.models import MetricsBasicAuth, MetricsTLS
 from streams.events.models import MAX_GPUS, MAX_NVML_ERRORS, GpuReading, TelemetryEvent
 from streams.kafka.admin import TopicSpec, ensure_topics
+from streams.metrics_server import serve_metrics
 from streams.telemetry.host import HostSampler
 from streams.telemetry.metrics import AgentMetrics
 from streams.telemetry.nvml import GpuSnapshot, Nvml, NvmlError
@@ -66,8 +68,10 @@ class TelemetryAgent:
     """Samples the host and its GPUs; ``run()`` produces every ``interval_s`` until stopped.
 
     ``metrics_port=None`` serves no /metrics (tests, ``--once``); 0 picks a free port
-    (``metrics_port`` then holds the bound one). NVML is initialised once, at the first
-    sample, and shut down by ``close()`` (``run()`` closes on its way out).
+    (``metrics_port`` then holds the bound one); ``metrics_tls`` and ``metrics_auth``
+    put it behind HTTPS and basic auth (streams/metrics_server.py). NVML is initialised
+    once, at the first sample, and shut down by ``close()`` (``run()`` closes on its way
+    out).
     """
 
     def __init__(
@@ -82,6 +86,8 @@ class TelemetryAgent:
         metrics_port: int | None = DEFAULT_METRICS_PORT,
         disk_path: str = "/",
         producer: Any = None,
+        metrics_tls: MetricsTLS | None = None,
+        metrics_auth: MetricsBasicAuth | None = None,
     ) -> None:
         if not interval_s > 0:
             raise ValueError(f"interval must be positive, got {interval_s}")
@@ -93,6 +99,8 @@ class TelemetryAgent:
         self.metrics = AgentMetrics(self.node_id, self.registry)
         self.metrics_host = metrics_host
         self.metrics_port = metrics_port
+        self.metrics_tls = metrics_tls
+        self.metrics_auth = metrics_auth
         self.host = HostSampler(disk_path)
         self.nvml = Nvml()
         self.produced = 0
@@ -153,8 +161,12 @@ class TelemetryAgent:
         if self.metrics_port is None:
             return 0
         if self._server is None:
-            self._server, _ = start_http_server(
-                self.metrics_port, addr=self.metrics_host, registry=self.registry
+            self._server = serve_metrics(
+                self.metrics_port,
+                self.metrics_host,
+                self.registry,
+                tls=self.metrics_tls,
+                auth=self.metrics_auth,
             )
             self.metrics_port = int(self._server.server_port)
         return self.metrics_port

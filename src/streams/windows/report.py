@@ -10,12 +10,14 @@ reference's range. Any breach is a finding for its feature. ``streams drift`` ca
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from streams.config.models import ModelConfig, Thresholds
 from streams.drift.engine import DriftReport, FeatureDrift, Sketch, compare
+from streams.drift.robust import robust_mean
 from streams.events.models import AlertCategory
 from streams.labels.cbpe import estimate_performance
 from streams.sketches import NumericSketch
@@ -158,7 +160,8 @@ def window_summaries(
 ) -> dict[str, float]:
     """One number per series for the online detectors, in standard deviations so that one
     ``min_shift`` means the same everywhere: a numeric feature's mean from the reference
-    mean in reference sd, and the mean prediction score in the sd of the scores'
+    mean (its tails winsorized, drift/robust.py: one extreme value must not move it)
+    in reference sd, and the mean prediction score in the sd of the scores'
     baseline (earlier clear windows; no score value until there is one). Categorical
     features have no such scale; their own tests watch them."""
     out: dict[str, float] = {}
@@ -166,7 +169,9 @@ def window_summaries(
         ref = reference[f.name]
         if isinstance(ref, NumericSketch):
             std = ref.variance**0.5 or 1.0
-            out[f.name] = (f.statistics.get("mean", float("nan")) - ref.mean) / std
+            current = window.features[f.name]
+            mean = robust_mean(ref, current) if isinstance(current, NumericSketch) else math.nan
+            out[f.name] = (mean - ref.mean) / std
     spread = score_baseline.variance**0.5 if score_baseline is not None and score_baseline.n else 0
     if window.score.n and spread > 0:
         out[SCORE_SERIES] = window.score.mean / spread

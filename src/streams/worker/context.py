@@ -17,11 +17,12 @@ import orjson
 
 from streams.alerting.evaluate import apply_silences
 from streams.config.models import MonitorConfig
-from streams.events.decode import deadletter_record
+from streams.events.decode import deadletter_key, deadletter_record
 from streams.events.models import AlertEvent
 from streams.kafka.broadcast import BroadcastReader
 from streams.windows.stage1 import DeadLetter, ModelSpec, Output
 from streams.worker.coalesced_table import CoalescedTable
+from streams.worker.deadletters import send_until_acked
 from streams.worker.metrics import PipelineMetrics
 
 #: The tables, by name: their changelog topics are created with the source topics.
@@ -107,7 +108,8 @@ class Context:
         self, out: Output, partition: int, source: str | None = None
     ) -> Awaitable[Any]:
         """Hand one stage-1 output (partial or dead letter) to the producer. ``source``:
-        the topic a dead letter came from (default: predictions)."""
+        the topic a dead letter came from (default: predictions). A dead letter's
+        delivery resolves only once the broker has it (worker/deadletters.py)."""
         if isinstance(out, DeadLetter):
             self.metrics.deadletter.labels(out.rejection.reason).inc()
             record = deadletter_record(
@@ -118,12 +120,16 @@ class Context:
                 offset=out.offset,
                 max_bytes=self.config.worker.deadletter_max_bytes,
                 index=out.index,
+                key=out.key,
             )
-            return await self.topics.deadletter.send(key=out.key, value=record)
+            return await send_until_acked(self._send_deadletter, deadletter_key(out.key), record)
         aggregate = out.body.get("aggregate")
         if aggregate and aggregate["late"]:
             self.metrics.late_events.labels(out.model_id).inc(aggregate["late"])
         return await self.topics.partials.send(key=out.model_id.encode(), value=out.serialize())
+
+    async def _send_deadletter(self, key: bytes | None, value: bytes) -> Awaitable[Any]:
+        return await self.topics.deadletter.send(key=key, value=value)
 
     async def send_alerts(self, alerts: list[AlertEvent]) -> list[Awaitable[Any]]:
         """Produce, count and (optionally) print alerts, silences recorded on them."""

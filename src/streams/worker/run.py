@@ -7,12 +7,12 @@ import sys
 from collections.abc import Callable
 
 import faust
-from prometheus_client import start_http_server
 
 from streams.config.models import MonitorConfig
 from streams.events.models import AlertEvent
 from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
 from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG, BroadcastReader
+from streams.metrics_server import metrics_url, serve_metrics
 from streams.windows.reference_profile import load_reference
 from streams.windows.stage1 import ModelSpec
 from streams.worker.app import Pipeline
@@ -81,10 +81,15 @@ def run_worker(config: MonitorConfig, print_alerts: bool = False, loglevel: str 
     metrics = PipelineMetrics()
     on_alert = (lambda a: print(alert_line(a), flush=True)) if print_alerts else None
     pipeline = build_pipeline(config, metrics, on_alert)
-    host, port = config.worker.metrics_host, config.worker.metrics_port
+    worker_config = config.worker
+    host, port, tls = (
+        worker_config.metrics_host,
+        worker_config.metrics_port,
+        worker_config.metrics_tls,
+    )
     if port:
-        start_http_server(port, addr=host)
-        print(f"metrics: http://{host}:{port}/metrics", file=sys.stderr, flush=True)
+        serve_metrics(port, host, tls=tls, auth=worker_config.metrics_basic_auth)
+        print(f"metrics: {metrics_url(host, port, tls)}", file=sys.stderr, flush=True)
     logging.getLogger("faust").setLevel(loglevel.upper())
     worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.spinner = None  # its cursor codes garble the alert lines in logs and pipes

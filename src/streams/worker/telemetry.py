@@ -40,7 +40,9 @@ class TelemetryAgent:
         config = self.ctx.config
         event = decode_event(raw, TelemetryEvent, config.worker.max_event_bytes)
         if isinstance(event, Rejection):
-            await self.ctx.send_output(DeadLetter(key, raw, event, offset), partition, self.topic)
+            letter = DeadLetter(key, raw, event, offset)
+            delivery = await self.ctx.send_output(letter, partition, self.topic)
+            await delivery  # on the broker before this event is acknowledged
             return
         state = self._state(event.node_id, partition)
         await self.ctx.deliver_alerts(
