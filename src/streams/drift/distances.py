@@ -47,23 +47,6 @@ def wasserstein_sorted(a: np.ndarray, b: np.ndarray, reference_std: float = 1.0)
     return float(area) / _scale(reference_std)
 
 
-def wasserstein_from_cdfs(
-    support: np.ndarray, reference_cdf: np.ndarray, current_cdf: np.ndarray, reference_std: float
-) -> float:
-    """W1 of two step CDFs that step only at the ascending ``support`` (two quantile
-    sketches' CDFs at the union of their retained values), in reference std: the area
-    between them, exactly. If each CDF is within ``e`` of its exact ECDF, this is within
-    ``(e_ref + e_cur) * (max - min) / std`` of the exact distance (the CDFs agree
-    outside [min, max]).
-
-    >>> support, ref, cur = np.array([0.0, 1.0, 3.0]), np.array([0.5, 1, 1]), np.array([0, 0.5, 1])
-    >>> wasserstein_from_cdfs(support, ref, cur, 1.0)
-    1.5
-    """
-    gap = np.abs(np.asarray(reference_cdf) - np.asarray(current_cdf))[:-1]
-    return float(np.sum(gap * np.diff(support)) / _scale(reference_std))
-
-
 def _scale(reference_std: float) -> float:
     return reference_std if np.isfinite(reference_std) and reference_std > 0 else 1.0
 

@@ -20,7 +20,6 @@ from streams.drift.distances import (
     hellinger,
     jensen_shannon,
     wasserstein_binned,
-    wasserstein_from_cdfs,
     wasserstein_sorted,
 )
 from streams.drift.ks import KSResult, ks_from_cdfs, ks_sorted, ks_test
@@ -69,19 +68,22 @@ def numeric_statistics(
     current: NumericSketch,
     values: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """Histogram statistics on the reference's bins (every value of the window), and KS
-    and Wasserstein: exact on both sides' ``values`` where given (offline), else from
-    the quantile sketches (every value, within their rank error), else, for a sketch
-    kept without one, KS on the reservoirs and Wasserstein on the bins."""
+    """Histogram statistics on the reference's bins (every value of the window), KS and
+    Wasserstein. Where both sides' ``values`` are given (offline) both are exact. Else KS
+    comes from the quantile sketches (every value, within their rank error; from the
+    reservoirs for a sketch kept without one) and Wasserstein from the bins with their
+    means, which measured closer to the exact distance than the quantile sketches'
+    CDFs (docs/drift.md)."""
     if not current.n or not reference.n:
         return {}
     std = float(np.sqrt(reference.variance))
     if values is not None:
         ks, distance = _exact(*values, std)
-    elif reference.quantiles is not None and current.quantiles is not None:
-        ks, distance = quantile_statistics(reference.quantiles, current.quantiles, std)
     else:
-        ks = ks_test(reference.sample, current.sample)
+        if reference.quantiles is not None and current.quantiles is not None:
+            ks = quantile_ks(reference.quantiles, current.quantiles)
+        else:
+            ks = ks_test(reference.sample, current.sample)
         distance = wasserstein_binned(
             reference.bounds(current),
             (reference.counts, reference.sums),
@@ -98,16 +100,12 @@ def numeric_statistics(
     }
 
 
-def quantile_statistics(
-    reference: QuantileSketch, current: QuantileSketch, reference_std: float
-) -> tuple[KSResult, float]:
-    """KS (p-value on the real counts, conservative by both rank errors) and Wasserstein
-    in reference std, from both sketches' CDFs at every value either retains."""
+def quantile_ks(reference: QuantileSketch, current: QuantileSketch) -> KSResult:
+    """KS from both sketches' CDFs at every value either retains (where both step), the
+    p-value on the real counts and conservative by both rank errors."""
     support = np.union1d(reference.items(), current.items())
-    ref_cdf, cur_cdf = reference.cdf(support), current.cdf(support)
     error = reference.rank_error + current.rank_error
-    ks = ks_from_cdfs(ref_cdf, cur_cdf, reference.n, current.n, error)
-    return ks, wasserstein_from_cdfs(support, ref_cdf, cur_cdf, reference_std)
+    return ks_from_cdfs(reference.cdf(support), current.cdf(support), reference.n, current.n, error)
 
 
 def _exact(reference: np.ndarray, current: np.ndarray, std: float) -> tuple[KSResult, float]:

@@ -92,10 +92,14 @@ def test_other_versions_kinds_and_damage_are_refused(kind: type, other: type, ve
         kind.from_bytes(_filled(other).to_bytes())
 
 
-def test_default_feature_window_fits_16_kib() -> None:
-    """10 inner edges and a full 512 sample: about 8.3 KiB, against 16 KiB allowed."""
+@pytest.mark.parametrize("events", [5_000, 1_000_000])
+def test_default_feature_window_fits_16_kib(events: int) -> None:
+    """10 inner edges, a full 512 sample and the quantile sketch at k = 200, which grows
+    with the log of the window: about 13.5 KiB at a million events, 16 KiB allowed."""
     s = NumericSketch(np.linspace(-1, 1, 10), -3.0, 3.0)
-    x = np.random.default_rng(1).normal(size=5000)
-    s.update_batch(x, keys=stable_keys([f"prediction-{i}" for i in range(5000)]))
-    assert s.sample.size == 512
+    x = np.random.default_rng(1).normal(size=events)
+    keys = np.random.default_rng(2).integers(0, 2**64 - 1, size=events, dtype=np.uint64)
+    for start in range(0, events, 2000):
+        s.update_batch(x[start : start + 2000], keys=keys[start : start + 2000])
+    assert s.sample.size == 512 and s.quantiles is not None and s.quantiles.n == events
     assert len(s.to_bytes()) <= 16 * 1024
