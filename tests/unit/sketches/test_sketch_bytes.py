@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.sketches import CategoricalSketch, NumericSketch, stable_keys
+from streams.sketches import CategoricalSketch, NumericSketch
 
 edges = st.lists(st.floats(-1e3, 1e3), max_size=12, unique=True).map(sorted)
 values = st.lists(
