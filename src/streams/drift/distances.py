@@ -14,7 +14,6 @@ import numpy as np
 def wasserstein(reference: np.ndarray, current: np.ndarray, reference_std: float) -> float:
     """Wasserstein-1 distance between the two samples, in reference standard deviations.
 
-    W1 is the area between the two ECDFs, integrated exactly over the merged sorted support.
     Dividing by the reference's std makes it unit-free, so one threshold (0.1 = a tenth of a
     standard deviation) fits every feature. A std of 0 or nan (a constant or one-value
     reference) cannot scale anything, so the raw distance is returned. nan values are
@@ -25,16 +24,31 @@ def wasserstein(reference: np.ndarray, current: np.ndarray, reference_std: float
     """
     a = np.sort(_without_nan(reference))
     b = np.sort(_without_nan(current))
-    if a.size == 0 or b.size == 0:
+    return wasserstein_sorted(a, b, reference_std)
+
+
+def wasserstein_sorted(a: np.ndarray, b: np.ndarray, reference_std: float = 1.0) -> float:
+    """:func:`wasserstein` of two ascending nan-free arrays, as the area between their quantile
+    functions: on the union of the rank grids i/n and j/m both are constant, so it is a
+    sum over n + m pieces, found by integer arithmetic instead of a search. Equal sizes
+    reduce to the mean gap of the sorted values.
+
+    >>> round(wasserstein_sorted(np.array([0.0, 2.0]), np.array([1.0, 1.0, 4.0])), 6)
+    1.333333
+    """
+    n, m = a.size, b.size
+    if n == 0 or m == 0:
         return float("nan")
-    support = np.sort(np.concatenate([a, b]))
-    widths = np.diff(support)
-    # Both ECDFs are constant on each [support[i], support[i + 1]).
-    cdf_a = np.searchsorted(a, support[:-1], side="right") / a.size
-    cdf_b = np.searchsorted(b, support[:-1], side="right") / b.size
-    distance = float(np.sum(np.abs(cdf_a - cdf_b) * widths))
-    scale = reference_std if np.isfinite(reference_std) and reference_std > 0 else 1.0
-    return distance / scale
+    if n == m:
+        return float(np.mean(np.abs(a - b))) / _scale(reference_std)
+    grid = np.union1d(np.arange(n + 1) * m, np.arange(m + 1) * n)  # ranks, times n*m
+    start = grid[:-1]
+    area = np.sum(np.abs(a[start // m] - b[start // n]) * np.diff(grid)) / (n * m)
+    return float(area) / _scale(reference_std)
+
+
+def _scale(reference_std: float) -> float:
+    return reference_std if np.isfinite(reference_std) and reference_std > 0 else 1.0
 
 
 def wasserstein_binned(
@@ -76,8 +90,7 @@ def wasserstein_binned(
     # a linear |F - G| that changes sign inside a piece: two triangles
     crossing = np.divide(d0**2 + d1**2, 2 * total, out=np.zeros_like(total), where=total > 0)
     area = np.where(d0 * d1 >= 0, total / 2, crossing) * width
-    scale = reference_std if np.isfinite(reference_std) and reference_std > 0 else 1.0
-    return float(area.sum() / scale)
+    return float(area.sum() / _scale(reference_std))
 
 
 def _spread(

@@ -20,14 +20,16 @@ from streams.drift.distances import (
     hellinger,
     jensen_shannon,
     wasserstein_binned,
+    wasserstein_sorted,
 )
-from streams.drift.ks import ks_test
+from streams.drift.ks import KSResult, ks_from_cdfs, ks_sorted, ks_test
 from streams.drift.mmd import mmd_test
 from streams.drift.multiple_testing import adjust_p_values
 from streams.drift.psi import psi
 from streams.drift.robust import winsorized_bins
 from streams.sketches import OTHER, CategoricalSketch, NumericSketch
 from streams.sketches import FeatureSketch as Sketch
+from streams.sketches.quantiles import QuantileSketch
 
 #: The statistic each method decides on (a p-value for the p-value methods).
 DECIDING_STATISTIC = {"ks": "ks_p_value", "chi2": "chi2_p_value"}
@@ -35,6 +37,8 @@ DECIDING_STATISTIC = {"ks": "ks_p_value", "chi2": "chi2_p_value"}
 EFFECT_STATISTIC = {"ks": "ks", "chi2": "chi2_effect_size"}
 #: Fixed permutation seed: a revision of a window gets the same MMD p-value.
 MMD_SEED = 0
+#: A feature's raw values on both sides (reference, current), where they are at hand.
+Columns = Mapping[str, tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -60,24 +64,51 @@ class DriftReport:
     multivariate: dict[str, float] = field(default_factory=dict)
 
 
-def numeric_statistics(reference: NumericSketch, current: NumericSketch) -> dict[str, float]:
-    """Histogram statistics on the reference's bins (every value of the window), and KS
-    on the reservoirs (a p-value test for small windows, which the reservoir holds
-    whole or nearly)."""
+def numeric_statistics(
+    reference: NumericSketch,
+    current: NumericSketch,
+    values: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Histogram statistics on the reference's bins (every value of the window), KS and
+    Wasserstein. Where both sides' ``values`` are given (offline) both are exact. Else KS
+    comes from the quantile sketches (every value, within their rank error; from the
+    reservoirs for a sketch kept without one) and Wasserstein from the bins with their
+    means, which measured closer to the exact distance than the quantile sketches'
+    CDFs (docs/drift.md)."""
     if not current.n or not reference.n:
         return {}
-    ks = ks_test(reference.sample, current.sample)
+    std = float(np.sqrt(reference.variance))
+    if values is not None:
+        ks, distance = _exact(*values, std)
+    else:
+        if reference.quantiles is not None and current.quantiles is not None:
+            ks = quantile_ks(reference.quantiles, current.quantiles)
+        else:
+            ks = ks_test(reference.sample, current.sample)
+        # tails winsorized (drift/robust.py): one extreme value must not decide it
+        distance = wasserstein_binned(*winsorized_bins(reference, current), std)
     return {
         "psi": psi(reference.counts, current.counts),
         "jensen_shannon": jensen_shannon(reference.counts, current.counts),
         "hellinger": hellinger(reference.counts, current.counts),
         "ks": ks.statistic,
         "ks_p_value": ks.p_value,
-        # tails winsorized (drift/robust.py): one extreme value must not decide it
-        "wasserstein": wasserstein_binned(
-            *winsorized_bins(reference, current), float(np.sqrt(reference.variance))
-        ),
+        "wasserstein": distance,
     }
+
+
+def quantile_ks(reference: QuantileSketch, current: QuantileSketch) -> KSResult:
+    """KS from both sketches' CDFs at every value either retains (where both step), the
+    p-value on the real counts and conservative by both rank errors."""
+    support = np.union1d(reference.items(), current.items())
+    error = reference.rank_error + current.rank_error
+    return ks_from_cdfs(reference.cdf(support), current.cdf(support), reference.n, current.n, error)
+
+
+def _exact(reference: np.ndarray, current: np.ndarray, std: float) -> tuple[KSResult, float]:
+    """Exact KS and Wasserstein on the finite values, each side sorted once."""
+    a, b = (np.sort(x[np.isfinite(x)]) for x in (reference, current))
+    return ks_sorted(a, b), wasserstein_sorted(a, b, std)
 
 
 #: New categories named in a feature's result, largest share first.
@@ -131,11 +162,18 @@ def categorical_statistics(
     return statistics, new
 
 
-def feature_statistics(name: str, reference: Sketch, current: Sketch) -> FeatureDrift:
+def feature_statistics(
+    name: str,
+    reference: Sketch,
+    current: Sketch,
+    values: tuple[np.ndarray, np.ndarray] | None = None,
+) -> FeatureDrift:
+    """``values``: a numeric feature's raw values on both sides, for exact statistics."""
     if isinstance(current, NumericSketch):
         if not isinstance(reference, NumericSketch):
             raise TypeError(f"{name}: numeric window against a categorical reference")
-        return FeatureDrift(name, "numeric", numeric_statistics(reference, current))
+        statistics = numeric_statistics(reference, current, values)
+        return FeatureDrift(name, "numeric", statistics)
     if not isinstance(reference, CategoricalSketch):
         raise TypeError(f"{name}: categorical window against a numeric reference")
     statistics, new = categorical_statistics(reference, current)
@@ -211,11 +249,16 @@ def multivariate(
 
 
 def compare(
-    reference: Mapping[str, Sketch], current: Mapping[str, Sketch], config: DriftConfig
+    reference: Mapping[str, Sketch],
+    current: Mapping[str, Sketch],
+    config: DriftConfig,
+    columns: Columns | None = None,
 ) -> DriftReport:
     """Every feature of ``current`` against ``reference``: statistics, verdicts, the
-    dataset verdict and the multivariate test."""
-    features = [feature_statistics(n, reference[n], s) for n, s in current.items()]
+    dataset verdict and the multivariate test; numeric features in ``columns`` get
+    exact KS and Wasserstein on those values."""
+    columns = columns or {}
+    features = [feature_statistics(n, reference[n], s, columns.get(n)) for n, s in current.items()]
     decide(features, {n: s.n for n, s in current.items()}, config)
     share = sum(f.drifted for f in features) / len(features) if features else 0.0
     return DriftReport(

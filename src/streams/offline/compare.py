@@ -1,6 +1,9 @@
 """Offline comparison of two files with the live engine: profile the reference (or load
 its stored profile), sketch the current file on the reference's bins, and evaluate them
-as the worker evaluates a window (:func:`evaluate_features`): drift and data quality."""
+as the worker evaluates a window (:func:`evaluate_features`): drift and data quality.
+With two data files, KS and Wasserstein are exact on the full columns (the sketches then
+keep no quantile sketch: nothing would read it); against a stored profile they come from
+the quantile sketches, within their rank error (docs/drift.md)."""
 
 from __future__ import annotations
 
@@ -12,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from streams.config.models import ModelConfig
-from streams.drift.engine import DriftReport, Sketch
+from streams.drift.engine import Columns, DriftReport, Sketch
 from streams.events.models import AlertCategory
 from streams.offline.columns import Column, TextColumn, read_columns
 from streams.sketches import NumericSketch
+from streams.sketches.quantiles import DEFAULT_QUANTILE_K
 from streams.windows.reference_profile import (
     ReferenceProfile,
     ReferenceProfileError,
@@ -53,13 +57,16 @@ class Comparison:
         ]
 
 
-def _profile(path: Path, types: dict[str, str] | None) -> ReferenceProfile:
+def _profile(
+    path: Path, types: dict[str, str] | None
+) -> tuple[ReferenceProfile, dict[str, Column] | None]:
+    """The reference's profile, and its columns when it is a data file."""
     if path.suffix == ".json":
         if not path.exists():
             raise ReferenceProfileError(f"{path}: reference not found")
-        return ReferenceProfile.from_json(path.read_bytes(), str(path))
+        return ReferenceProfile.from_json(path.read_bytes(), str(path)), None
     columns = read_columns(path, categorical=categorical_names(types))
-    return build_profile(columns, types, source=str(path))
+    return build_profile(columns, types, source=str(path), quantile_k=0), columns
 
 
 def _numeric_column(name: str, column: Column, path: Path) -> Column:
@@ -75,9 +82,10 @@ def _numeric_column(name: str, column: Column, path: Path) -> Column:
 
 
 def _sketch_current(
-    profile: ReferenceProfile, names: list[str], current: Path
-) -> tuple[dict[str, Sketch], int]:
-    """The current file's columns folded into sketches on the reference's bins."""
+    profile: ReferenceProfile, names: list[str], current: Path, quantile_k: int
+) -> tuple[dict[str, Sketch], dict[str, Column], int]:
+    """The current file's columns folded into sketches on the reference's bins, and the
+    columns."""
     kinds = {n: t for n, t in profile.types.items() if n in names}
     columns = read_columns(current, categorical=categorical_names(kinds))
     absent = sorted(set(names) - set(columns))
@@ -85,13 +93,23 @@ def _sketch_current(
         raise ReferenceProfileError(f"{current}: current data lacks columns: {', '.join(absent)}")
     rows = len(columns[names[0]]) if names else 0
     keys = row_keys(rows, CURRENT_SEED)
-    sketches = profile.empty_sketches(names)
+    sketches = profile.empty_sketches(names, quantile_k)
     for name, sketch in sketches.items():
-        column = columns[name]
         if isinstance(sketch, NumericSketch):
-            column = _numeric_column(name, column, current)
-        fold_column(sketch, column, keys)
-    return sketches, rows
+            columns[name] = _numeric_column(name, columns[name], current)
+        fold_column(sketch, columns[name], keys)
+    return sketches, columns, rows
+
+
+def _numeric_pairs(
+    sketches: dict[str, Sketch], reference: dict[str, Column], current: dict[str, Column]
+) -> Columns:
+    """Both files' values of every numeric feature, for exact KS and Wasserstein."""
+    return {
+        name: (reference[name], current[name])  # type: ignore[misc]
+        for name, sketch in sketches.items()
+        if isinstance(sketch, NumericSketch) and isinstance(reference[name], np.ndarray)
+    }
 
 
 def run_comparison(
@@ -102,20 +120,22 @@ def run_comparison(
 ) -> Comparison:
     """Compare the configured features (or every column of the reference)."""
     types = dict(model.features) if model else None
-    profile = _profile(reference, types)
+    profile, ref_columns = _profile(reference, types)
     if progress:
         progress("reference")
     names = list(types or profile.features)
     absent = sorted(set(names) - set(profile.features))
     if absent:
         raise ReferenceProfileError(f"{reference}: reference lacks features: {', '.join(absent)}")
-    sketches, rows = _sketch_current(profile, names, current)
+    quantile_k = DEFAULT_QUANTILE_K if ref_columns is None else 0  # exact: none needed
+    sketches, cur_columns, rows = _sketch_current(profile, names, current, quantile_k)
+    pairs = _numeric_pairs(sketches, ref_columns, cur_columns) if ref_columns else None
     if progress:
         progress("current")
     if model is None:
         model = ModelConfig(id=OFFLINE_MODEL, features=profile.types, reference=reference)
     ref = {n: profile.features[n] for n in names}
-    window = evaluate_features(sketches, ref, model, rows)
+    window = evaluate_features(sketches, ref, model, rows, columns=pairs)
     drift = model.drift
     meta = {
         "reference": str(reference),

@@ -18,7 +18,8 @@ import numpy as np
 
 class Sketch(ABC):
     """Mergeable summary. Subclasses use ``__slots__``: :meth:`copy` copies each slot
-    (arrays and counters by value), which is far cheaper than a bytes round trip."""
+    (arrays, counters and nested sketches by value), which is far cheaper than a bytes
+    round trip."""
 
     __slots__ = ()
 
@@ -63,7 +64,7 @@ class Sketch(ABC):
         for cls in type(self).__mro__:
             for name in getattr(cls, "__slots__", ()):
                 value = getattr(self, name)
-                if isinstance(value, np.ndarray | Counter):
+                if isinstance(value, np.ndarray | Counter | Sketch):
                     value = value.copy()
                 setattr(clone, name, value)
         return clone

@@ -16,17 +16,17 @@ FORMAT_VERSION = 1
 class Reader:
     """Reads a sketch's bytes front to back; every shortfall is a ValueError, not garbage."""
 
-    def __init__(self, raw: bytes, kind: bytes, what: str) -> None:
+    def __init__(self, raw: bytes, kind: bytes, what: str, version: int = FORMAT_VERSION) -> None:
         self.raw, self.what = memoryview(raw), what
         if len(raw) < 2:
             raise ValueError(f"{what} sketch bytes too short ({len(raw)} bytes)")
-        if raw[0] != FORMAT_VERSION:
+        if raw[1:2] != kind:  # first: another kind may count its versions apart
+            raise ValueError(f"not a {what} sketch (kind byte {bytes(raw[1:2])!r})")
+        if raw[0] != version:
             raise ValueError(
                 f"unsupported {what} sketch format version {raw[0]} "
-                f"(this code reads version {FORMAT_VERSION})"
+                f"(this code reads version {version})"
             )
-        if raw[1:2] != kind:
-            raise ValueError(f"not a {what} sketch (kind byte {bytes(raw[1:2])!r})")
         self.offset = 2
 
     def take(self, size: int) -> memoryview:
@@ -35,6 +35,10 @@ class Reader:
             raise ValueError(f"{self.what} sketch bytes truncated ({len(self.raw)} bytes)")
         chunk, self.offset = self.raw[self.offset : end], end
         return chunk
+
+    def rest(self) -> memoryview:
+        """Everything not read yet (a nested blob that runs to the end)."""
+        return self.take(len(self.raw) - self.offset)
 
     def unpack(self, header: struct.Struct) -> tuple:
         return header.unpack(self.take(header.size))
@@ -50,8 +54,9 @@ class Reader:
             raise ValueError(f"{self.what} sketch bytes have {len(self.raw) - self.offset} extra")
 
 
-def header(kind: bytes) -> bytes:
-    return bytes([FORMAT_VERSION]) + kind
+def header(kind: bytes, version: int = FORMAT_VERSION) -> bytes:
+    """``version``: a sketch whose layout changed counts its own versions up from 1."""
+    return bytes([version]) + kind
 
 
 def to_text(raw: bytes) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.config.models import ModelConfig, Thresholds
-from streams.drift.engine import DriftReport, FeatureDrift, Sketch, compare
+from streams.drift.engine import Columns, DriftReport, FeatureDrift, Sketch, compare
 from streams.drift.robust import robust_mean
 from streams.events.models import AlertCategory
 from streams.labels.cbpe import estimate_performance
@@ -119,12 +119,14 @@ def evaluate_features(
     config: ModelConfig,
     count: int,
     baseline: Mapping[str, Sketch] | None = None,
+    columns: Columns | None = None,
 ) -> WindowReport:
     """Every configured feature's statistics and breaches; none below the minimum size.
     Drift is against ``reference``, data quality against ``baseline`` (the static
     profile; default: ``reference``), so a rolling reference cannot absorb a feature
-    that keeps serving zeros."""
-    report = compare(reference, current, config.drift)
+    that keeps serving zeros. ``columns``: raw values of both sides, for exact KS and
+    Wasserstein (``streams drift`` on two data files)."""
+    report = compare(reference, current, config.drift, columns)
     baseline = baseline or reference
     results = []
     for drift in report.features:

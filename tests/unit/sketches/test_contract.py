@@ -60,6 +60,14 @@ def assert_answers_alike(a: Sketch, b: Sketch, bounds: Mapping[str, float] | Non
         assert np.all(close), f"{type(a).__name__}.{name}: {x} != {y} (bound {bound})"
 
 
+def _bounds(*sketches: Sketch) -> dict[str, float]:
+    """The widest of the sketches' documented bounds, statistic by statistic: a sketch
+    with randomised compactions (the KLL quantile sketch) may answer two merges of the
+    same parts differently, each within its bound."""
+    names = {name for s in sketches for name in s._contract_bounds()}
+    return {n: max(s._contract_bounds().get(n, 0.0) for s in sketches) for n in names}
+
+
 @pytest.mark.parametrize("kind", SKETCHES, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_merge_equals_the_sketch_of_the_union(kind: type[Sketch], seed: int) -> None:
@@ -68,14 +76,11 @@ def test_merge_equals_the_sketch_of_the_union(kind: type[Sketch], seed: int) -> 
     left, right = kind._contract_example(values[:cut]), kind._contract_example(values[cut:])
     whole = kind._contract_example(values)
     merged = left + right
-    bounds = {
-        name: max(merged._contract_bounds().get(name, 0.0), whole._contract_bounds()[name])
-        for name in whole._contract_bounds()
-    }
+    bounds = _bounds(merged, whole)
     assert_answers_alike(merged, whole, bounds)
     assert merged.n == left.n + right.n == whole.n
     left += right  # in place, the same answers
-    assert_answers_alike(left, merged)
+    assert_answers_alike(left, merged, bounds)
 
 
 @pytest.mark.parametrize("kind", SKETCHES, ids=lambda c: c.__name__)
@@ -113,6 +118,6 @@ def test_copy_and_add_leave_their_operands_alone(kind: type[Sketch]) -> None:
     assert type(copy) is kind and copy.to_bytes() == before
     copy += other
     total = original + other
-    assert_answers_alike(copy, total)
+    assert_answers_alike(copy, total, _bounds(copy, total))
     assert copy.n == original.n + other.n
     assert original.to_bytes() == before and other.to_bytes() == other_before

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.sketches import CategoricalSketch, NumericSketch, stable_keys
+from streams.sketches import CategoricalSketch, NumericSketch
 
 edges = st.lists(st.floats(-1e3, 1e3), max_size=12, unique=True).map(sorted)
 values = st.lists(
@@ -72,11 +72,15 @@ def _filled(kind: type) -> NumericSketch | CategoricalSketch:
 
 
 @pytest.mark.parametrize(
-    ("kind", "other"), [(NumericSketch, CategoricalSketch), (CategoricalSketch, NumericSketch)]
+    ("kind", "other", "version"),
+    [(NumericSketch, CategoricalSketch, 2), (CategoricalSketch, NumericSketch, 1)],
 )
-def test_other_versions_kinds_and_damage_are_refused(kind: type, other: type) -> None:
+def test_other_versions_kinds_and_damage_are_refused(kind: type, other: type, version: int) -> None:
     raw = _filled(kind).to_bytes()
-    with pytest.raises(ValueError, match=r"format version 9 \(this code reads version 1\)"):
+    assert raw[0] == version
+    with pytest.raises(
+        ValueError, match=rf"format version 9 \(this code reads version {version}\)"
+    ):
         kind.from_bytes(b"\x09" + raw[1:])
     with pytest.raises(ValueError, match="truncated"):
         kind.from_bytes(raw[:-1])
@@ -88,10 +92,14 @@ def test_other_versions_kinds_and_damage_are_refused(kind: type, other: type) ->
         kind.from_bytes(_filled(other).to_bytes())
 
 
-def test_default_feature_window_fits_16_kib() -> None:
-    """10 inner edges and a full 512 sample: about 8.3 KiB, against 16 KiB allowed."""
+@pytest.mark.parametrize("events", [5_000, 1_000_000])
+def test_default_feature_window_fits_16_kib(events: int) -> None:
+    """10 inner edges, a full 512 sample and the quantile sketch at k = 200, which grows
+    with the log of the window: about 13.5 KiB at a million events, 16 KiB allowed."""
     s = NumericSketch(np.linspace(-1, 1, 10), -3.0, 3.0)
-    x = np.random.default_rng(1).normal(size=5000)
-    s.update_batch(x, keys=stable_keys([f"prediction-{i}" for i in range(5000)]))
-    assert s.sample.size == 512
+    x = np.random.default_rng(1).normal(size=events)
+    keys = np.random.default_rng(2).integers(0, 2**64 - 1, size=events, dtype=np.uint64)
+    for start in range(0, events, 2000):
+        s.update_batch(x[start : start + 2000], keys=keys[start : start + 2000])
+    assert s.sample.size == 512 and s.quantiles is not None and s.quantiles.n == events
     assert len(s.to_bytes()) <= 16 * 1024
