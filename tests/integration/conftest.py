@@ -105,8 +105,17 @@ class Deployment:
     def topic(self, name: str) -> str:
         return f"{self.prefix}-{name}"
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
-        log = self.workdir / f"worker-{next(self._logs)}.log"
+    def start_worker(self, data_dir: str | None = None) -> subprocess.Popen[bytes]:
+        """A worker of this deployment's consumer group; ``data_dir`` gives it local
+        state of its own, so that two can run side by side."""
+        number = next(self._logs)
+        log = self.workdir / f"worker-{number}.log"
+        config = self.config_path
+        if data_dir is not None:
+            body = yaml.safe_load(config.read_text())
+            body["worker"]["data_dir"] = str(self.workdir / data_dir)
+            config = self.workdir / f"monitor-{number}.yaml"
+            config.write_text(yaml.safe_dump(body))
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -114,7 +123,7 @@ class Deployment:
                 "streams",
                 "worker",
                 "--config",
-                str(self.config_path),
+                str(config),
                 "--print-alerts",
             ],
             stdout=log.open("wb"),

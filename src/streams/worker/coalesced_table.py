@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 import faust
 from faust.types import TP
 
+from streams.codec import FormatError
+
 K = TypeVar("K")
 
 #: The first bytes of a frame's value: a single value could only start so by chance.
@@ -38,7 +40,7 @@ FRAME_MAX_BYTES = 512 * 1024
 FRAME_INDEX_ROOM = 4096
 
 
-class FrameError(ValueError):
+class FrameError(FormatError):
     """A changelog value that starts as a frame but cannot be read as one."""
 
 
