@@ -17,7 +17,7 @@ import faust
 
 from streams.config.models import MonitorConfig
 from streams.events.models import AlertEvent
-from streams.kafka.broadcast import BroadcastReader
+from streams.kafka.broadcast import MAX_MESSAGE_BYTES, BroadcastReader
 from streams.windows.reference_updates import accept
 from streams.windows.stage1 import ModelSpec
 from streams.worker.context import Context, Tables, Topics
@@ -47,6 +47,9 @@ def build_app(config: MonitorConfig, num_partitions: int) -> faust.App:
         broker_max_poll_records=5000,
         stream_buffer_maxsize=16384,
         producer_acks=-1,
+        # a state or partial over 1 MB (many open windows of sketches) must not crash
+        # the producer; the topics it goes to take as much (worker/run.py INTERNAL)
+        producer_max_request_size=MAX_MESSAGE_BYTES,
     )
 
 

@@ -11,7 +11,7 @@ import faust
 from streams.config.models import MonitorConfig
 from streams.events.models import AlertEvent
 from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
-from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG, BroadcastReader
+from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG, MAX_MESSAGE_BYTES, BroadcastReader
 from streams.metrics_server import metrics_url, serve_metrics
 from streams.windows.reference_profile import load_reference
 from streams.windows.stage1 import ModelSpec
@@ -19,7 +19,11 @@ from streams.worker.app import Pipeline
 from streams.worker.context import TABLES
 from streams.worker.metrics import PipelineMetrics
 
-COMPACTED = {"cleanup.policy": "compact"}
+#: What the worker writes for itself (partials, results, its tables' changelogs) can
+#: outgrow Kafka's default 1 MB: a lagging partition's state holds many open windows of
+#: sketches. Those topics take messages up to the producer's limit (worker/app.py).
+INTERNAL = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
+COMPACTED = {"cleanup.policy": "compact", **INTERNAL}
 
 
 def topic_specs(config: MonitorConfig) -> dict[str, TopicSpec]:
@@ -28,16 +32,9 @@ def topic_specs(config: MonitorConfig) -> dict[str, TopicSpec]:
     t, n = config.kafka.topics, config.kafka.partitions
     specs = {
         name: TopicSpec(n)
-        for name in (
-            t.predictions,
-            t.labels,
-            t.partials,
-            t.results,
-            t.alerts,
-            t.deadletter,
-            t.node_telemetry,
-        )
+        for name in (t.predictions, t.labels, t.alerts, t.deadletter, t.node_telemetry)
     }
+    specs |= {name: TopicSpec(n, INTERNAL) for name in (t.partials, t.results)}
     specs[t.references] = TopicSpec(1, BROADCAST_TOPIC_CONFIG)
     specs[t.silences] = TopicSpec(1, BROADCAST_TOPIC_CONFIG)
     # created here, not left to Faust, so a broker's auto-creation can never make them

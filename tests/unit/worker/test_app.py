@@ -14,6 +14,7 @@ from streams.windows.stage1 import ModelSpec
 from streams.worker.app import Pipeline
 from streams.worker.context import TABLES
 from streams.worker.metrics import PipelineMetrics
+from streams.worker.run import topic_specs
 
 
 def pipeline(tmp_path: Path, registry: CollectorRegistry | None = None) -> Pipeline:
@@ -56,3 +57,17 @@ def test_a_published_reference_applies_on_the_same_bins_only(tmp_path: Path) -> 
     for outcome in ("applied", "refused"):
         labels = {"model": "m", "outcome": outcome}
         assert registry.get_sample_value("streams_reference_updates_total", labels) == 1
+
+
+def test_what_the_worker_writes_for_itself_may_outgrow_one_megabyte(tmp_path: Path) -> None:
+    """A lagging partition's state (many open windows of sketches) once crashed the
+    producer at 1 MB: the producer and every topic it writes such records to take more."""
+    p = pipeline(tmp_path)
+    limit = p.app.conf.producer_max_request_size
+    assert limit >= 8 * 1024 * 1024
+    specs = topic_specs(p.ctx.config)
+    t = p.ctx.config.kafka.topics
+    internal = [t.partials, t.results, *(f"{p.app.conf.id}-{n}-changelog" for n in TABLES)]
+    assert {
+        name: int(specs[name].config["max.message.bytes"]) for name in internal
+    } == dict.fromkeys(internal, limit)
