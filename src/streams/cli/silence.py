@@ -9,7 +9,13 @@ import getpass
 from datetime import UTC, datetime
 
 from streams.alerting.silences import parse_until, silence_key
-from streams.cli.common import EXIT_OK, add_bootstrap_override, fail
+from streams.cli.common import (
+    EXIT_OK,
+    add_bootstrap_override,
+    add_connect_timeout_argument,
+    fail,
+    wait_for_kafka,
+)
 from streams.config.loading import ConfigError, load_config
 from streams.errors import StreamsError
 from streams.events.models import AlertCategory, Silence
@@ -84,11 +90,12 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         bootstrap = args.bootstrap or config.kafka.bootstrap
         topic = config.kafka.topics.silences
+        if args.action != "list" and config.model(args.model) is None:
+            raise ConfigError(f"{args.config}: no model {args.model!r}")
+        wait_for_kafka(bootstrap, args, "silence")
         if args.action == "list":
             _list(bootstrap, topic, now, show_expired=args.all)
             return EXIT_OK
-        if config.model(args.model) is None:
-            raise ConfigError(f"{args.config}: no model {args.model!r}")
         key = silence_key(args.model, args.category)
         if args.action == "remove":
             _produce(bootstrap, topic, key, None)
@@ -125,4 +132,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     for action in (add, remove, listing):
         action.add_argument("--config", required=True, help="monitor config YAML")
         add_bootstrap_override(action)
+        add_connect_timeout_argument(action)
         action.set_defaults(func=run)

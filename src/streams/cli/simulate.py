@@ -14,11 +14,14 @@ from streams.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_bootstrap_argument,
+    add_connect_timeout_argument,
     add_documented_command,
     duration_argument,
     fail,
+    wait_for_kafka,
 )
 from streams.devtools.simulator.scenarios import DEFAULT_SHIFTED, DEFAULT_SILENT_ZEROS, SCENARIOS
+from streams.kafka.errors import BrokerError
 
 HELP = "produce simulated prediction events (and delayed labels) to Kafka"
 
@@ -161,6 +164,7 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
         help="partitions of topics that do not exist yet (default: %(default)s)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_connect_timeout_argument(parser)
 
 
 def _add_reference_arguments(parser: argparse.ArgumentParser) -> None:
@@ -214,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.rows:,} reference rows to {path} in {time.monotonic() - started:.1f} s")
         return EXIT_OK
     try:
+        wait_for_kafka(args.bootstrap, args, "simulate")
         report = simulate(
             args.bootstrap,
             scenario=args.scenario,
@@ -236,6 +241,8 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         return _fail(str(exc))
+    except BrokerError as exc:
+        return _fail(str(exc), EXIT_FAILURE)
     except SimulationError as exc:
         if exc.report is not None:
             print(exc.report.summary())

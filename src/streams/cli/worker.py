@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 
 from streams.cli.common import (
+    EXIT_INTERRUPTED,
     add_bootstrap_override,
+    add_connect_timeout_argument,
     add_loglevel_argument,
     config_or_demo,
     fail,
+    wait_for_kafka,
     with_overrides,
 )
+from streams.config.loading import require_references
 from streams.errors import StreamsError
 
 DESCRIPTION = (
@@ -26,9 +30,13 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = with_overrides(config_or_demo(args.config), args)
+        require_references(config, args.config or "the demo config")
+        wait_for_kafka(config.kafka.bootstrap, args, "worker")
         return run_worker(config, print_alerts=args.print_alerts, loglevel=args.loglevel)
     except StreamsError as exc:
-        return fail(str(exc))
+        return fail(str(exc), "worker")
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,5 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--print-alerts", action="store_true", help="print each alert as one line")
     add_bootstrap_override(p)
     p.add_argument("--metrics-host", help="override worker.metrics_host (0.0.0.0 in containers)")
+    add_connect_timeout_argument(p, forever=True)
     add_loglevel_argument(p, default="warning", help=None)
     p.set_defaults(func=run)
