@@ -92,16 +92,16 @@ def run(args: argparse.Namespace) -> int:
         topic = config.kafka.topics.silences
         if args.action != "list" and config.model(args.model) is None:
             raise ConfigError(f"{args.config}: no model {args.model!r}")
+        silence = _silence(args, now) if args.action == "add" else None
         wait_for_kafka(bootstrap, args, "silence")
         if args.action == "list":
             _list(bootstrap, topic, now, show_expired=args.all)
             return EXIT_OK
         key = silence_key(args.model, args.category)
-        if args.action == "remove":
+        if silence is None:  # remove
             _produce(bootstrap, topic, key, None)
             print(f"removed the silence of {args.model} {args.category}")
             return EXIT_OK
-        silence = _silence(args, now)
         _produce(bootstrap, topic, key, silence.model_dump_json().encode())
     except (StreamsError, ValueError) as exc:  # ValueError: pydantic's ValidationError too
         return fail(str(exc), "silence")
