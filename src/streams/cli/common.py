@@ -55,6 +55,13 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def non_negative_seconds(text: str) -> float:
+    """Argument type: a number of seconds, 0 or more (0 usually turns the thing off)."""
+    if text.strip() in ("0", "0.0"):
+        return 0.0
+    return positive_seconds(text)
+
+
 def parse_duration(text: str) -> float:
     """Seconds in ``90``, ``90s``, ``30m``, ``2h`` or ``1d``; ValueError otherwise."""
     match = _DURATION.match(str(text))
@@ -146,7 +153,7 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
 def add_loglevel_argument(
     parser: argparse.ArgumentParser,
     default: str = "info",
-    help: str | None = "(default: %(default)s)",
+    help: str = "least severe log records shown (default: %(default)s)",
 ) -> None:
     """The ``--loglevel`` option of the long-running commands."""
     parser.add_argument("--loglevel", default=default, choices=list(LOGLEVELS), help=help)

@@ -109,7 +109,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--output", required=True, help="profile to write (.json)")
     r.add_argument("--config", help="take feature names and types from this monitor config")
     add_model_argument(r)
-    r.add_argument("--bins", type=int, default=10, help="quantile bins per numeric feature")
+    r.add_argument(
+        "--bins", type=int, default=10, help="quantile bins per numeric feature (default: 10)"
+    )
     r.set_defaults(func=build)
     r = actions.add_parser(
         "publish",

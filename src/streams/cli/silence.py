@@ -119,14 +119,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     categories = [c.value for c in AlertCategory]
     add = actions.add_parser("add", help="add or replace a silence")
-    add.add_argument("--model", required=True)
-    add.add_argument("--category", required=True, choices=categories)
+    add.add_argument("--model", required=True, help="model id in --config")
+    add.add_argument(
+        "--category", required=True, choices=categories, help="alert category to silence"
+    )
     add.add_argument("--until", required=True, help="ISO 8601 time or duration (30m, 4h, 2d)")
     add.add_argument("--reason", required=True, help="why: shown to whoever reads the alert")
     add.add_argument("--by", help="who (default: the login name)")
     remove = actions.add_parser("remove", help="lift a silence now")
-    remove.add_argument("--model", required=True)
-    remove.add_argument("--category", required=True, choices=categories)
+    remove.add_argument("--model", required=True, help="model id in --config")
+    remove.add_argument(
+        "--category", required=True, choices=categories, help="alert category to un-silence"
+    )
     listing = actions.add_parser("list", help="show the active silences")
     listing.add_argument("--all", action="store_true", help="expired ones too")
     for action in (add, remove, listing):

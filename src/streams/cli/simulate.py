@@ -155,8 +155,12 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of predictions that ever get a label (default: 1)",
     )
     parser.add_argument("--no-labels", action="store_true", help="produce no labels")
-    parser.add_argument("--topic", default="predictions", help="(default: %(default)s)")
-    parser.add_argument("--labels-topic", default="labels", help="(default: %(default)s)")
+    parser.add_argument(
+        "--topic", default="predictions", help="topic of the predictions (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--labels-topic", default="labels", help="topic of the labels (default: %(default)s)"
+    )
     parser.add_argument(
         "--partitions",
         type=int,
@@ -218,7 +222,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.rows:,} reference rows to {path} in {time.monotonic() - started:.1f} s")
         return EXIT_OK
     try:
-        wait_for_kafka(args.bootstrap, args, "simulate")
         report = simulate(
             args.bootstrap,
             scenario=args.scenario,
@@ -238,6 +241,7 @@ def run(args: argparse.Namespace) -> int:
             labels_topic=args.labels_topic,
             progress=not args.no_progress,
             partitions=args.partitions,
+            wait_for_broker=lambda bootstrap: wait_for_kafka(bootstrap, args, "simulate"),
         )
     except ValueError as exc:
         return _fail(str(exc))
