@@ -200,6 +200,7 @@ def run_demo(
         config = load_config(config_path)
         _clean_slate(config)
         print("\n".join(_where(broker, config_path, metrics_port, directory)), flush=True)
+        (directory / "worker.log").unlink(missing_ok=True)  # Faust appends: one run per file
         worker_log = (directory / "worker.stderr.log").open("wb")
         simulator_log = (directory / "simulator.log").open("wb")
         worker = _spawn(
