@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -109,7 +110,8 @@ def _interrupt(*_: object) -> None:
 
 class _WorkerLines(threading.Thread):
     """Relays the worker's stdout to ours, tallying alerts and noticing when the status
-    line says the worker has caught up."""
+    lines say the worker has caught up: nothing to read, nothing folded and no window
+    evaluated for a whole status interval."""
 
     def __init__(self, worker: subprocess.Popen[bytes], started: float) -> None:
         super().__init__(daemon=True)
@@ -119,12 +121,16 @@ class _WorkerLines(threading.Thread):
 
     def run(self) -> None:
         assert self.worker.stdout is not None
+        previous = ""
         for raw in self.worker.stdout:
             line = raw.decode(errors="replace").rstrip("\n")
             print(line, flush=True)
             self.tally.record(line, time.monotonic() - self.started)
-            if shows_idle(line):
+            # twice the same idle line: stage 2 has evaluated nothing in between either
+            if shows_idle(line) and line == previous:
                 self.idle.set()
+            if line.startswith("STATUS"):
+                previous = line
 
 
 def _where(broker: LocalBroker, config_path: Path, metrics_port: int, logs: Path) -> list[str]:
@@ -159,20 +165,64 @@ def _report_command(config_path: Path, model_id: str, start: datetime, span_s: f
     )
 
 
-def _wait_for_the_worker(
-    simulator: subprocess.Popen[bytes], worker: subprocess.Popen[bytes], lines: _WorkerLines
-) -> int | None:
-    """Wait for the simulator, then for the worker to catch up; the worker's exit code
-    if it stopped on its own first."""
-    while simulator.poll() is None:
-        if worker.poll() is not None:
-            return worker.returncode
-        time.sleep(0.5)
-    lines.idle.clear()
-    while not lines.idle.wait(1.0):
-        if worker.poll() is not None:
-            return worker.returncode
-    return None
+@dataclass
+class _Run:
+    """The worker and the simulator of one demo run, with their log files."""
+
+    worker: subprocess.Popen[bytes]
+    simulator: subprocess.Popen[bytes]
+    lines: _WorkerLines
+    logs: list[IO[bytes]]
+
+    @classmethod
+    def start(
+        cls,
+        config_path: Path,
+        config: MonitorConfig,
+        simulate: list[str],
+        directory: Path,
+        started: float,
+    ) -> _Run:
+        """Start the worker (its stdout relayed, timed from ``started``) and then the
+        simulator (into its log)."""
+        (directory / "worker.log").unlink(missing_ok=True)  # Faust appends: one run per file
+        logs = [(directory / name).open("wb") for name in ("worker.stderr.log", "simulator.log")]
+        worker = _spawn(
+            "worker", "--config", str(config_path), "--print-alerts",
+            "--log-file", str(directory / "worker.log"),
+            stdout=subprocess.PIPE, log=logs[0],
+        )  # fmt: skip
+        lines = _WorkerLines(worker, started)
+        lines.start()
+        topics = config.kafka.topics
+        simulator = _spawn(
+            "simulate", *simulate, "--bootstrap", config.kafka.bootstrap, "--no-progress",
+            "--topic", topics.predictions, "--labels-topic", topics.labels,
+            stdout=logs[1], log=logs[1],
+        )  # fmt: skip
+        return cls(worker, simulator, lines, logs)
+
+    def wait(self) -> int | None:
+        """Wait for the simulator, then for the worker to catch up; the worker's exit
+        code if it stopped on its own first."""
+        while self.simulator.poll() is None:
+            if self.worker.poll() is not None:
+                return self.worker.returncode
+            time.sleep(0.5)
+        self.lines.idle.clear()
+        while not self.lines.idle.wait(1.0):
+            if self.worker.poll() is not None:
+                return self.worker.returncode
+        return None
+
+    def stop(self) -> AlertTally:
+        """Stop both processes and close their logs; what the worker's alerts were."""
+        for proc in (self.simulator, self.worker):
+            stop_process_group(proc)
+        self.lines.join(timeout=5)
+        for log in self.logs:
+            log.close()
+        return self.lines.tally
 
 
 def run_demo(
@@ -186,9 +236,8 @@ def run_demo(
 ) -> int:
     """Run the demo; 0 when it ended (by itself or on Ctrl-C), 1 when a part failed."""
     broker = LocalBroker(port=port)
-    started_broker, started = False, time.monotonic()
-    start_time = datetime.now(UTC)
-    worker = simulator = lines = None
+    started_broker, start_time, run = False, datetime.now(UTC), None
+    started = time.monotonic()
     directory = demo_dir()
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` takes the same path as Ctrl-C
     try:
@@ -200,37 +249,23 @@ def run_demo(
         config = load_config(config_path)
         _clean_slate(config)
         print("\n".join(_where(broker, config_path, metrics_port, directory)), flush=True)
-        (directory / "worker.log").unlink(missing_ok=True)  # Faust appends: one run per file
-        worker_log = (directory / "worker.stderr.log").open("wb")
-        simulator_log = (directory / "simulator.log").open("wb")
-        worker = _spawn(
-            "worker", "--config", str(config_path), "--print-alerts",
-            "--log-file", str(directory / "worker.log"),
-            stdout=subprocess.PIPE, log=worker_log,
-        )  # fmt: skip
-        lines = _WorkerLines(worker, started)
-        lines.start()
-        topics = config.kafka.topics
-        simulator = _spawn(
-            "simulate", "--scenario", scenario, "--rate", str(rate), "--speedup", str(speedup),
-            "--duration", str(duration_s), "--bootstrap", broker.bootstrap, "--no-progress",
-            "--topic", topics.predictions, "--labels-topic", topics.labels,
-            stdout=simulator_log, log=simulator_log,
-        )  # fmt: skip
+        simulate = ["--scenario", scenario, "--rate", str(rate), "--speedup", str(speedup),
+                    "--duration", str(duration_s)]  # fmt: skip
+        run = _Run.start(config_path, config, simulate, directory, started)
         wall = f"about {duration_s / speedup / 60:.1f} min" if speedup else "as fast as it can"
         print(f"simulator  {scenario}: {duration_s / 3600:g} h of event time at {speedup:g}x "
               f"({wall})", flush=True)  # fmt: skip
         if keep_running:
-            simulator.wait()
+            run.simulator.wait()
             print("simulation finished; the worker keeps running (Ctrl-C to stop)", flush=True)
-            worker.wait()
-        else:
-            code = _wait_for_the_worker(simulator, worker, lines)
-            if code is not None:
-                cause = _first_error(directory / "worker.log")
-                print(f"streams: error: the worker exited with code {code}: {cause}")
-                return 1
-            print("simulation finished and the worker has caught up", flush=True)
+            run.worker.wait()
+            return 0
+        code = run.wait()
+        if code is not None:
+            cause = _first_error(directory / "worker.log")
+            print(f"streams: error: the worker exited with code {code}: {cause}")
+            return 1
+        print("simulation finished and the worker has caught up", flush=True)
         return 0
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
@@ -239,14 +274,9 @@ def run_demo(
         print(f"streams: error: {exc}", file=sys.stderr)
         return 1
     finally:
-        for proc in (simulator, worker):
-            if proc is not None:
-                stop_process_group(proc)
-        if lines is not None:
-            lines.join(timeout=5)
-            print("\n".join(lines.tally.summary()))
-            model_id = config.models[0].id
-            report = _report_command(config_path, model_id, start_time, duration_s)
+        if run is not None:
+            print("\n".join(run.stop().summary()))
+            report = _report_command(config_path, config.models[0].id, start_time, duration_s)
             print(f"report     {report}")
         if started_broker:
             broker.stop()

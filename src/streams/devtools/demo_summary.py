@@ -58,7 +58,7 @@ class AlertTally:
         lines = [head + (f"; first alert {_minutes(first)} after start" if first else "")]
         listed = sorted(self.pages + self.resolved)
         for at_s, line in listed[:MAX_LISTED]:
-            lines.append(f"  +{_minutes(at_s):>12}  {line}"[:width])
+            lines.append(f"  +{_minutes(at_s)}  {line}"[:width])
         if len(listed) > MAX_LISTED:
             lines.append(f"  ... and {len(listed) - MAX_LISTED} more")
         return lines
