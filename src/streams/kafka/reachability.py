@@ -34,8 +34,7 @@ REMIND_EVERY_S = 60.0
 
 
 class BrokerUnreachable(BrokerError):
-    """No broker answered at the bootstrap address within the deadline: start it
-    (``streams kafka start``) or pass the right ``--bootstrap``."""
+    """No broker answered in time: start it (``streams kafka start``) or fix --bootstrap."""
 
 
 def _servers(bootstrap: str) -> list[tuple[str, int]]:
