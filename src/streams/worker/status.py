@@ -66,6 +66,9 @@ class StatusLine:
     _open: set[str] = field(default_factory=set)
     _last: tuple[float, float] | None = None
 
+    def __post_init__(self) -> None:
+        self._last = (self.clock(), counter_total(self.events))  # the first line: since start
+
     def observe(self, alert: AlertEvent) -> None:
         """Keep the set of open incidents up to date (updates change nothing)."""
         if alert.status == "firing":
@@ -74,7 +77,8 @@ class StatusLine:
             self._open.discard(alert.dedup_key)
 
     def line(self) -> str:
-        """The status now; events/s over the time since the previous call."""
+        """The status now; events/s over the time since the previous line (the first:
+        since start)."""
         now, events = self.clock(), counter_total(self.events)
         rate = 0.0
         if self._last is not None and now > self._last[0]:

@@ -76,3 +76,11 @@ def test_idle_is_no_events_and_no_lag() -> None:
     assert not shows_idle("STATUS   10 events/s | lag 0 | 7 windows evaluated | 1 alert open")
     assert not shows_idle("STATUS   0 events/s | lag 10 | 7 windows evaluated | 0 alerts open")
     assert not shows_idle("ALERT    ERROR ... 0 events/s | lag 0 |")
+
+
+def test_the_first_line_counts_from_the_start() -> None:
+    metrics, clock = PipelineMetrics(CollectorRegistry()), Clock()
+    status = StatusLine(metrics.events, metrics.windows, lambda: 0, clock)
+    metrics.events.labels("m").inc(100)
+    clock.now += 5
+    assert status.line().startswith("STATUS   20 events/s | lag 0 |")
