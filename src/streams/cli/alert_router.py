@@ -9,12 +9,14 @@ from typing import Any
 from streams.cli.common import (
     EXIT_OK,
     add_bootstrap_argument,
+    add_connect_timeout_argument,
     add_documented_command,
     add_loglevel_argument,
     configure_logging,
     fail,
     positive_seconds,
     stop_on_signals,
+    wait_for_kafka,
 )
 from streams.errors import StreamsError
 
@@ -93,6 +95,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = add_documented_command(subparsers, "alert-router", HELP, DESCRIPTION, EXAMPLES)
     _add_source_arguments(parser)
     _add_delivery_arguments(parser)
+    add_connect_timeout_argument(parser, forever=True)
     add_loglevel_argument(parser)
     parser.set_defaults(func=run)
     return parser
@@ -126,6 +129,11 @@ def run(args: argparse.Namespace) -> int:
     log = logging.getLogger("streams.router")
     log.info("routing %s on %s to %s (group %s)", args.topic, args.bootstrap, args.url, args.group)
     with stop_on_signals() as stop:
+        try:
+            if not wait_for_kafka(args.bootstrap, args, "alert-router", stop):
+                return EXIT_OK
+        except StreamsError as exc:
+            return fail(str(exc), "alert-router")
         stats = router.run(stop)
     log.info(
         "stopped: %d delivered, %d dead-lettered, %d dropped, %d silenced, %d printed",

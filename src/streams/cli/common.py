@@ -30,6 +30,7 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 LOGLEVELS = ("debug", "info", "warning", "error")
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+DEFAULT_CONNECT_TIMEOUT_S = 30.0
 
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
@@ -52,6 +53,13 @@ def positive_seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value
+
+
+def non_negative_seconds(text: str) -> float:
+    """Argument type: a number of seconds, 0 or more (0 usually turns the thing off)."""
+    if text.strip() in ("0", "0.0"):
+        return 0.0
+    return positive_seconds(text)
 
 
 def parse_duration(text: str) -> float:
@@ -108,6 +116,35 @@ def add_bootstrap_override(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap", help="override kafka.bootstrap of the config")
 
 
+def add_connect_timeout_argument(parser: argparse.ArgumentParser, forever: bool = False) -> None:
+    """``--connect-timeout``: how long a command waits for an unreachable broker, quietly
+    and with backoff, before it gives up; the long-running ones wait for ever by default."""
+    parser.add_argument(
+        "--connect-timeout",
+        type=positive_seconds,
+        default=None if forever else DEFAULT_CONNECT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="give up (exit 1) when no broker answers within SECONDS "
+        + ("(default: wait until it answers)" if forever else "(default: %(default)g)"),
+    )
+
+
+def wait_for_kafka(
+    bootstrap: str,
+    args: argparse.Namespace,
+    command: str,
+    stop: threading.Event | None = None,
+) -> bool:
+    """Wait for the broker as ``--connect-timeout`` says, each line on stderr tagged with
+    the command; False when ``stop`` was set first, BrokerUnreachable at the deadline."""
+    from streams.kafka.reachability import wait_for_broker
+
+    def say(line: str) -> None:
+        print(f"streams {command}: {line}", file=sys.stderr, flush=True)
+
+    return wait_for_broker(bootstrap, getattr(args, "connect_timeout", None), say, stop)
+
+
 def add_model_argument(parser: argparse.ArgumentParser) -> None:
     """The ``--model`` option that picks one model of ``--config``."""
     parser.add_argument("--model", help="model id in --config (default: its first model)")
@@ -116,7 +153,7 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
 def add_loglevel_argument(
     parser: argparse.ArgumentParser,
     default: str = "info",
-    help: str | None = "(default: %(default)s)",
+    help: str = "least severe log records shown (default: %(default)s)",
 ) -> None:
     """The ``--loglevel`` option of the long-running commands."""
     parser.add_argument("--loglevel", default=default, choices=list(LOGLEVELS), help=help)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from streams.cli.common import EXIT_OK, fail
-from streams.config.loading import load_config
+from streams.config.loading import load_config, require_references
 from streams.errors import StreamsError
 
 
@@ -18,6 +18,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.file)
+        require_references(config, args.file)
         for model in config.models:
             profile = load_reference(model.reference, model.features)
             where = f"{args.file}: {model.id}: {model.reference}"
@@ -34,7 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="validate a monitor config")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = actions.add_parser(
-        "check", help="validate FILE and its references; exit 1 when invalid"
+        "check",
+        help="validate FILE and its references; exit 1 when invalid",
+        description="Validate a monitor config and load every reference it names. Each "
+        "problem is named by file, key path and what is wrong, on one line; exit 0 when "
+        "valid, 1 otherwise.",
     )
-    check.add_argument("file")
+    check.add_argument("file", metavar="FILE", help="monitor config YAML to check")
     check.set_defaults(func=run)

@@ -87,7 +87,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default: every reference column, types inferred, default settings)",
     )
     add_model_argument(p)
-    p.add_argument("--format", choices=["table", "json", "html"], default="table")
+    p.add_argument(
+        "--format",
+        choices=["table", "json", "html"],
+        default="table",
+        help="table: one line per feature; json: every statistic; html: one page with "
+        "charts that works offline (default: %(default)s)",
+    )
     p.add_argument("--output", help="write the report here instead of stdout")
     p.add_argument(
         "--fail-on",

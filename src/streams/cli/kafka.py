@@ -13,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from streams.cli.common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
-from streams.devtools.local_broker import LocalBroker
+from streams.cli.common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, port_number
+from streams.devtools.broker_process import find_broker_on_port, port_accepts
+from streams.devtools.local_broker import HOST, LocalBroker
 from streams.kafka.errors import BrokerError
 
 __all__ = ["register"]
@@ -22,6 +23,28 @@ __all__ = ["register"]
 
 def _broker(args: argparse.Namespace) -> LocalBroker:
     return LocalBroker(port=args.port, data_dir=args.data_dir)
+
+
+def _located(args: argparse.Namespace) -> tuple[LocalBroker, str | None]:
+    """The broker ``stop`` and ``status`` act on, and what they found, if worth a line.
+
+    Without ``--data-dir`` the broker serving ``--port`` is found whatever data dir it
+    was started with; with one that runs nothing, the line says who holds the port."""
+    broker = _broker(args)
+    if broker.status().running:
+        return broker, None
+    found = find_broker_on_port(args.port)
+    if found is None:
+        if port_accepts(HOST, args.port):
+            return broker, f"{broker.bootstrap} answers, but no Kafka broker process listens on it"
+        return broker, None
+    pid, properties = found
+    if args.data_dir is None:
+        return LocalBroker(port=args.port, data_dir=properties.parent), None
+    return broker, (
+        f"no broker runs from {broker.data_dir}; port {args.port} is served by the broker "
+        f"pid {pid} of data dir {properties.parent} (pass --data-dir {properties.parent})"
+    )
 
 
 def _fail(command: str, err: BrokerError) -> int:
@@ -46,20 +69,25 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    broker = _broker(args)
+    broker, found = _located(args)
+    if found is not None:
+        print(f"streams kafka stop: {found}", file=sys.stderr)
+        return EXIT_FAILURE
     try:
         pid = broker.stop(timeout_s=args.timeout)
     except BrokerError as err:
         return _fail("stop", err)
     if pid is None:
-        print(f"no broker running for {broker.data_dir}", file=sys.stderr)
+        print(f"no broker running on port {args.port} ({broker.data_dir})", file=sys.stderr)
     else:
         print(f"stopped Kafka broker pid {pid} ({broker.bootstrap})", file=sys.stderr)
     return EXIT_OK
 
 
 def _status(args: argparse.Namespace) -> int:
-    broker = _broker(args)
+    broker, found = _located(args)
+    if found is not None:
+        print(f"streams kafka status: {found}", file=sys.stderr)
     try:
         status = broker.status()
     except BrokerError as err:
@@ -93,14 +121,18 @@ _ACTIONS = (
         "stop",
         "stop the broker started with `streams kafka start`",
         "Send SIGTERM to the broker's process group, then SIGKILL after the timeout. "
-        "Succeeds when no broker runs.",
+        "Without --data-dir the broker serving --port is found whatever data dir it was "
+        "started with. Succeeds when no broker runs; exit 1 when --data-dir runs none but "
+        "the port is held (the line says by what).",
         _stop,
         (30, "seconds to wait for a clean shutdown before SIGKILL (default: %(default)s)"),
     ),
     _Action(
         "status",
         "show whether the broker runs and answers (exit 0 only when reachable)",
-        "Print pid and reachability; exit status 0 when clients can reach the broker, 1 otherwise.",
+        "Print pid, reachability and data dir of the broker on --port (found whatever data "
+        "dir it was started with, unless --data-dir is given); exit status 0 when clients "
+        "can reach the broker, 1 otherwise.",
         _status,
     ),
 )
@@ -110,7 +142,7 @@ def _add_action(sub: argparse._SubParsersAction, action: _Action) -> None:
     parser = sub.add_parser(action.name, help=action.help, description=action.description)
     parser.add_argument(
         "--port",
-        type=int,
+        type=port_number,
         default=9092,
         help="PLAINTEXT port on 127.0.0.1 (default: %(default)s; the controller uses PORT+1)",
     )

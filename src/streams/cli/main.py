@@ -51,6 +51,16 @@ EXAMPLES = """examples:
 """
 
 
+def _version() -> str:
+    """The installed distribution's version (a source checkout not installed: unknown)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("streams")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``streams`` parser with every sub-command registered."""
     parser = argparse.ArgumentParser(
@@ -59,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         "performance, in real time.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"streams {_version()}", help="show the version"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:

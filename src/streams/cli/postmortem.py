@@ -242,8 +242,16 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="Kafka bootstrap servers (default: the config's, else 127.0.0.1:9092)",
     )
-    p.add_argument("--results-topic", metavar="TOPIC", help="(default: the config's, else results)")
-    p.add_argument("--alerts-topic", metavar="TOPIC", help="(default: the config's, else alerts)")
+    p.add_argument(
+        "--results-topic",
+        metavar="TOPIC",
+        help="the topic of the window results (default: the --config's, else results)",
+    )
+    p.add_argument(
+        "--alerts-topic",
+        metavar="TOPIC",
+        help="the topic of the alert events (default: the --config's, else alerts)",
+    )
     p.add_argument(
         "--format",
         choices=["md", "html"],

@@ -10,9 +10,11 @@ from pathlib import Path
 from streams.cli.common import (
     EXIT_OK,
     add_bootstrap_override,
+    add_connect_timeout_argument,
     add_model_argument,
     fail,
     select_model,
+    wait_for_kafka,
     with_overrides,
 )
 from streams.config.loading import load_config
@@ -82,6 +84,7 @@ def publish(args: argparse.Namespace) -> int:
             columns = read_columns(Path(args.input), categorical=names)
             profile = build_profile(columns, model.features, source=args.input, bins_from=profile)
         topic = config.kafka.topics.references
+        wait_for_kafka(config.kafka.bootstrap, args, "reference publish")
         size = publish_reference(config.kafka.bootstrap, topic, model.id, profile)
     except (StreamsError, ValueError, OSError) as exc:
         return fail(str(exc))
@@ -106,7 +109,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--output", required=True, help="profile to write (.json)")
     r.add_argument("--config", help="take feature names and types from this monitor config")
     add_model_argument(r)
-    r.add_argument("--bins", type=int, default=10, help="quantile bins per numeric feature")
+    r.add_argument(
+        "--bins", type=int, default=10, help="quantile bins per numeric feature (default: 10)"
+    )
     r.set_defaults(func=build)
     r = actions.add_parser(
         "publish",
@@ -117,4 +122,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_argument(r)
     r.add_argument("--input", help="new reference data (.csv, .parquet, .jsonl)")
     add_bootstrap_override(r)
+    add_connect_timeout_argument(r)
     r.set_defaults(func=publish)

@@ -27,6 +27,11 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``schemas`` sub-command."""
     p = sub.add_parser("schemas", help="write (or --check) the JSON Schemas of every topic")
-    p.add_argument("--dir", default="schemas")
+    p.add_argument(
+        "--dir",
+        default="schemas",
+        metavar="DIR",
+        help="folder of the .schema.json files, one per topic (default: %(default)s)",
+    )
     p.add_argument("--check", action="store_true", help="exit 1 when a file is out of date")
     p.set_defaults(func=run)

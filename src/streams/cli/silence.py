@@ -9,7 +9,13 @@ import getpass
 from datetime import UTC, datetime
 
 from streams.alerting.silences import parse_until, silence_key
-from streams.cli.common import EXIT_OK, add_bootstrap_override, fail
+from streams.cli.common import (
+    EXIT_OK,
+    add_bootstrap_override,
+    add_connect_timeout_argument,
+    fail,
+    wait_for_kafka,
+)
 from streams.config.loading import ConfigError, load_config
 from streams.errors import StreamsError
 from streams.events.models import AlertCategory, Silence
@@ -84,17 +90,18 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         bootstrap = args.bootstrap or config.kafka.bootstrap
         topic = config.kafka.topics.silences
+        if args.action != "list" and config.model(args.model) is None:
+            raise ConfigError(f"{args.config}: no model {args.model!r}")
+        silence = _silence(args, now) if args.action == "add" else None
+        wait_for_kafka(bootstrap, args, "silence")
         if args.action == "list":
             _list(bootstrap, topic, now, show_expired=args.all)
             return EXIT_OK
-        if config.model(args.model) is None:
-            raise ConfigError(f"{args.config}: no model {args.model!r}")
         key = silence_key(args.model, args.category)
-        if args.action == "remove":
+        if silence is None:  # remove
             _produce(bootstrap, topic, key, None)
             print(f"removed the silence of {args.model} {args.category}")
             return EXIT_OK
-        silence = _silence(args, now)
         _produce(bootstrap, topic, key, silence.model_dump_json().encode())
     except (StreamsError, ValueError) as exc:  # ValueError: pydantic's ValidationError too
         return fail(str(exc), "silence")
@@ -112,17 +119,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     categories = [c.value for c in AlertCategory]
     add = actions.add_parser("add", help="add or replace a silence")
-    add.add_argument("--model", required=True)
-    add.add_argument("--category", required=True, choices=categories)
+    add.add_argument("--model", required=True, help="model id in --config")
+    add.add_argument(
+        "--category", required=True, choices=categories, help="alert category to silence"
+    )
     add.add_argument("--until", required=True, help="ISO 8601 time or duration (30m, 4h, 2d)")
     add.add_argument("--reason", required=True, help="why: shown to whoever reads the alert")
     add.add_argument("--by", help="who (default: the login name)")
     remove = actions.add_parser("remove", help="lift a silence now")
-    remove.add_argument("--model", required=True)
-    remove.add_argument("--category", required=True, choices=categories)
+    remove.add_argument("--model", required=True, help="model id in --config")
+    remove.add_argument(
+        "--category", required=True, choices=categories, help="alert category to un-silence"
+    )
     listing = actions.add_parser("list", help="show the active silences")
     listing.add_argument("--all", action="store_true", help="expired ones too")
     for action in (add, remove, listing):
         action.add_argument("--config", required=True, help="monitor config YAML")
         add_bootstrap_override(action)
+        add_connect_timeout_argument(action)
         action.set_defaults(func=run)

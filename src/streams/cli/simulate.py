@@ -14,11 +14,14 @@ from streams.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_bootstrap_argument,
+    add_connect_timeout_argument,
     add_documented_command,
     duration_argument,
     fail,
+    wait_for_kafka,
 )
 from streams.devtools.simulator.scenarios import DEFAULT_SHIFTED, DEFAULT_SILENT_ZEROS, SCENARIOS
+from streams.kafka.errors import BrokerError
 
 HELP = "produce simulated prediction events (and delayed labels) to Kafka"
 
@@ -152,8 +155,12 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of predictions that ever get a label (default: 1)",
     )
     parser.add_argument("--no-labels", action="store_true", help="produce no labels")
-    parser.add_argument("--topic", default="predictions", help="(default: %(default)s)")
-    parser.add_argument("--labels-topic", default="labels", help="(default: %(default)s)")
+    parser.add_argument(
+        "--topic", default="predictions", help="topic of the predictions (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--labels-topic", default="labels", help="topic of the labels (default: %(default)s)"
+    )
     parser.add_argument(
         "--partitions",
         type=int,
@@ -166,6 +173,7 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
         help="one Kafka message per event instead of batch envelopes (the default)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_connect_timeout_argument(parser)
 
 
 def _add_reference_arguments(parser: argparse.ArgumentParser) -> None:
@@ -239,9 +247,12 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             partitions=args.partitions,
             envelopes=not args.single_events,
+            wait_for_broker=lambda bootstrap: wait_for_kafka(bootstrap, args, "simulate"),
         )
     except ValueError as exc:
         return _fail(str(exc))
+    except BrokerError as exc:
+        return _fail(str(exc), EXIT_FAILURE)
     except SimulationError as exc:
         if exc.report is not None:
             print(exc.report.summary())

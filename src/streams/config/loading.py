@@ -14,9 +14,18 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from streams.config.models import MonitorConfig
+from streams.config.problems import duplicate_keys, key_path, suggest_key
 from streams.errors import StreamsError
 
-__all__ = ["ConfigError", "load_config", "one_line", "parse_config", "read_yaml", "validate"]
+__all__ = [
+    "ConfigError",
+    "load_config",
+    "one_line",
+    "parse_config",
+    "read_yaml",
+    "require_references",
+    "validate",
+]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -25,12 +34,13 @@ class ConfigError(StreamsError, ValueError):
     """The monitor config is unreadable or invalid: fix the file and key the message names."""
 
 
-def one_line(path: Path | str, exc: ValidationError) -> str:
-    """A pydantic error as one line: the file, then each key path and its problem."""
+def one_line(path: Path | str, exc: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """A pydantic error as one line: the file, then each key path and its problem; an
+    unknown key of ``model`` gets the closest known key as a suggestion."""
     problems = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        problems.append(f"{where}: {err['msg']}")
+        hint = suggest_key(model, err["loc"]) if model and err["type"] == "extra_forbidden" else ""
+        problems.append(f"{key_path(err['loc'])}: {err['msg']}{hint}")
     return f"{path}: " + "; ".join(problems)
 
 
@@ -42,7 +52,7 @@ def validate(
     try:
         validated = model.model_validate(data)
     except ValidationError as exc:
-        raise error(one_line(source, exc)) from None
+        raise error(one_line(source, exc, model)) from None
     return validated, Path(source).parent if isinstance(source, Path) else Path.cwd()
 
 
@@ -56,22 +66,39 @@ def parse_config(data: object, source: Path | str = "<config>") -> MonitorConfig
 
 
 def read_yaml(path: Path | str, error: type[ValueError]) -> object:
-    """Parse a YAML file; unreadable files and syntax errors raise ``error`` as one line
-    with the file and the line."""
+    """Parse a YAML file; unreadable files, syntax errors and keys written twice (YAML
+    would keep the last silently) raise ``error`` as one line with the file and the line."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
         raise error(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        return yaml.safe_load(text)
+        duplicates = list(duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader)))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "?"
         problem = getattr(exc, "problem", exc)
         raise error(f"{path}: not valid YAML at {where}: {problem}") from None
+    if duplicates:
+        raise error(f"{path}: " + "; ".join(duplicates))
+    return data
 
 
 def load_config(path: Path | str) -> MonitorConfig:
     """Read, validate and resolve the monitor config at ``path``; ConfigError otherwise."""
     return parse_config(read_yaml(path, ConfigError), Path(path))
+
+
+def require_references(config: MonitorConfig, source: Path | str) -> None:
+    """ConfigError naming the file and key of every model whose reference file is
+    missing: the commands that evaluate windows need them, those that build one do not."""
+    missing = [
+        f"models.{index}.reference: file not found: {model.reference} (model {model.id}; "
+        "a relative path is read from the config's folder)"
+        for index, model in enumerate(config.models)
+        if not Path(model.reference).exists()
+    ]
+    if missing:
+        raise ConfigError(f"{source}: " + "; ".join(missing))

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from streams.sketches.performance import SCORE_BINS
 
@@ -365,6 +365,19 @@ class KafkaConfig(_Strict):
     bootstrap: str = "127.0.0.1:9092"
     partitions: int = Field(default=4, ge=1, description="Partitions of every topic created.")
     topics: TopicsConfig = TopicsConfig()
+
+    @field_validator("bootstrap")
+    @classmethod
+    def _host_ports(cls, bootstrap: str) -> str:
+        """Every ``HOST:PORT`` of the list, with a port a client can connect to: a typo
+        here would otherwise surface as endless reconnect attempts."""
+        for server in bootstrap.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{server.strip()!r} is not HOST:PORT")
+            if not 1 <= int(port) <= 65535:
+                raise ValueError(f"port {port} of {server.strip()!r} is out of range 1-65535")
+        return bootstrap
 
 
 class RocksDBConfig(_Strict):

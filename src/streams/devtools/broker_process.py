@@ -13,7 +13,14 @@ import socket
 from collections import deque
 from pathlib import Path
 
-__all__ = ["is_kafka_process", "log_tail", "port_accepts", "port_is_free", "signal_group"]
+__all__ = [
+    "find_broker_on_port",
+    "is_kafka_process",
+    "log_tail",
+    "port_accepts",
+    "port_is_free",
+    "signal_group",
+]
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -82,3 +89,39 @@ def signal_group(pid: int, sig: signal.Signals) -> None:
             os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+def _listener_ports(properties_path: Path) -> set[int]:
+    """The ports of the ``listeners`` line of a broker's server.properties."""
+    try:
+        lines = properties_path.read_text().splitlines()
+    except OSError:
+        return set()
+    for line in lines:
+        key, _, value = line.partition("=")
+        if key.strip() == "listeners":
+            return {int(p) for p in (u.rpartition(":")[2] for u in value.split(",")) if p.isdigit()}
+    return set()
+
+
+def find_broker_on_port(port: int) -> tuple[int, Path] | None:
+    """The pid and server.properties of a live Kafka JVM listening on ``port``, whatever
+    data dir it was started with; None when none is found (or there is no procfs)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = [
+                a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0")
+            ]
+        except OSError:
+            continue
+        if "kafka.Kafka" not in args or args.index("kafka.Kafka") + 1 >= len(args):
+            continue
+        properties = Path(args[args.index("kafka.Kafka") + 1])
+        if port in _listener_ports(properties) and is_kafka_process(int(entry.name), properties):
+            return int(entry.name), properties
+    return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import faust
 
@@ -18,6 +20,7 @@ from streams.windows.stage1 import ModelSpec
 from streams.worker.app import Pipeline
 from streams.worker.context import TABLES
 from streams.worker.metrics import PipelineMetrics
+from streams.worker.status import DEFAULT_EVERY_S, StatusLine, topic_lag
 
 #: What the worker writes for itself (partials, results, its tables' changelogs) can
 #: outgrow Kafka's default 1 MB: a lagging partition's state holds many open windows of
@@ -73,10 +76,26 @@ def build_pipeline(
     return pipeline
 
 
-def run_worker(config: MonitorConfig, print_alerts: bool = False, loglevel: str = "warning") -> int:
-    """Run until SIGTERM or Ctrl-C; Faust commits offsets and flushes tables on the way out."""
+def run_worker(
+    config: MonitorConfig,
+    print_alerts: bool = False,
+    loglevel: str = "warning",
+    log_file: Path | None = None,
+    status_every_s: float = DEFAULT_EVERY_S,
+) -> int:
+    """Run until SIGTERM or Ctrl-C; Faust commits offsets and flushes tables on the way out.
+
+    With ``log_file`` the libraries' log (Faust, aiokafka) goes there and the terminal
+    shows only the worker's own warnings, its alerts and a status line every
+    ``status_every_s`` seconds (0: none)."""
     metrics = PipelineMetrics()
-    on_alert = (lambda a: print(alert_line(a), flush=True)) if print_alerts else None
+    status = StatusLine(metrics.events, metrics.windows, lag=lambda: 0)
+
+    def on_alert(alert: AlertEvent) -> None:
+        status.observe(alert)
+        if print_alerts:
+            print(alert_line(alert), flush=True)
+
     pipeline = build_pipeline(config, metrics, on_alert)
     worker_config = config.worker
     host, port, tls = (
@@ -87,8 +106,41 @@ def run_worker(config: MonitorConfig, print_alerts: bool = False, loglevel: str 
     if port:
         serve_metrics(port, host, tls=tls, auth=worker_config.metrics_basic_auth)
         print(f"metrics: {metrics_url(host, port, tls)}", file=sys.stderr, flush=True)
+    if status_every_s:
+        _print_status_lines(pipeline.app, status, config.kafka.topics.predictions, status_every_s)
     logging.getLogger("faust").setLevel(loglevel.upper())
-    worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    quiet: dict[str, Any] = {}
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        quiet = {"logfile": str(log_file)}
+        pipeline.app.conf.loghandlers = [_own_warnings_handler()]
+        print(f"log: {log_file}", file=sys.stderr, flush=True)
+    worker = faust.Worker(
+        pipeline.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, **quiet
+    )
     worker.spinner = None  # its cursor codes garble the alert lines in logs and pipes
     worker.execute_from_commandline()
     return 0
+
+
+def _print_status_lines(app: faust.App, status: StatusLine, topic: str, every_s: float) -> None:
+    status.lag = lambda: topic_lag(app.monitor, topic)
+
+    async def print_status() -> None:
+        print(status.line(), flush=True)
+
+    app.timer(interval=every_s)(print_status)
+
+
+def _own_warnings_handler() -> logging.Handler:
+    """stderr for the worker's own warnings and anything critical; the rest of the log
+    is the file's."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(
+        lambda r: (
+            r.levelno >= logging.CRITICAL
+            or (r.levelno >= logging.WARNING and r.name.startswith("streams"))
+        )
+    )
+    return handler

@@ -45,7 +45,24 @@ def test_good_config_resolves_reference_next_to_file(tmp_path: Path) -> None:
             "model ids must be unique, repeated: fraud",
         ),
         (GOOD.replace("window_s", "windw_s"), "models.0.windw_s: Extra inputs are not permitted"),
+        (GOOD.replace("window_s", "windw_s"), "(did you mean 'window_s'?)"),
+        (GOOD + "kafka: {bootstrp: x:1}\n", "kafka.bootstrp: Extra inputs are not permitted"),
+        (GOOD + "kafka: {bootstrp: x:1}\n", "(did you mean 'bootstrap'?)"),
+        (GOOD + "kafka: {zzz: 1}\n", "(known keys: bootstrap, partitions, topics)"),
         ("models: [", "not valid YAML at line"),
+        (GOOD + "    window_s: 60\n", "models.0.window_s: duplicate key (lines 6 and 7)"),
+        (
+            GOOD + "kafka: {bootstrap: 1.2.3.4:1}\nkafka: {}\n",
+            "kafka: duplicate key (lines 7 and 8)",
+        ),
+        (
+            GOOD + "kafka: {bootstrap: '127.0.0.1:99999'}\n",
+            "kafka.bootstrap: Value error, port 99999 of '127.0.0.1:99999' is out of range 1-65535",
+        ),
+        (
+            GOOD + "kafka: {bootstrap: 'localhost'}\n",
+            "kafka.bootstrap: Value error, 'localhost' is not HOST:PORT",
+        ),
     ],
 )
 def test_errors_are_one_line_with_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -65,4 +82,10 @@ def test_config_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     good = write(tmp_path, GOOD)
     # the reference does not exist yet: still an error, naming it
     assert main(["config", "check", str(good)]) == 1
-    assert "ref.json: reference not found" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{good}: models.0.reference: file not found: {tmp_path / 'ref.json'}" in err
+
+
+def test_a_bootstrap_list_with_valid_ports_passes(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD + "kafka: {bootstrap: 'a:9092,b.example:65535'}\n")
+    assert load_config(path).kafka.bootstrap == "a:9092,b.example:65535"

@@ -24,7 +24,7 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -158,6 +158,7 @@ def simulate(
     model_version: str = DEFAULT_MODEL_VERSION,
     envelopes: bool = True,
     producer: Any = None,
+    wait_for_broker: Callable[[str], object] | None = None,
 ) -> SimulationReport:
     """Produce ``duration_s`` of event time of simulated predictions (and labels).
 
@@ -165,7 +166,8 @@ def simulate(
     second). Missing topics are created with ``partitions``. ``envelopes`` (default)
     sends batch envelopes; ``envelopes=False`` one message per event. ``producer`` replaces the
     confluent_kafka Producer of both loggers (tests; then the topics are taken to
-    have ``partitions``). Raises
+    have ``partitions``). ``wait_for_broker`` is called with the bootstrap once the
+    arguments are checked, before any client is made (the CLI's quiet wait). Raises
     ValueError for bad arguments and SimulationError when Kafka is unreachable or
     messages were not delivered. Ctrl-C stops cleanly: what was produced is
     flushed and the report says ``interrupted``.
@@ -185,6 +187,8 @@ def simulate(
     sources = _sources(seed, run_id, rate, start_ms, scn, model_id, model_version)
     generator, arrivals, label_rng = sources
     if producer is None:
+        if wait_for_broker is not None:
+            wait_for_broker(bootstrap)
         _connect(bootstrap, {topic, labels_topic}, partitions)
     options: dict[str, Any] = {
         "single": not envelopes,
