@@ -132,7 +132,7 @@ def test_a_mixed_stream_counts_exactly_and_dead_letters_each_bad_event(deploy) -
     d.start_worker()
     expected_dead = len(bad) + len(malformed)
     dead = read_topic(
-        d.bootstrap, d.topic("deadletter"), 120, until=lambda r: len(r) >= expected_dead
+        d.bootstrap, d.topic("deadletter"), 240, until=lambda r: len(r) >= expected_dead
     )
     whole = [r for r in dead if "index" not in r]
     assert Counter(r["reason"] for r in whole) == {"bad_envelope": len(malformed)}
