@@ -105,17 +105,27 @@ def batch_key(partition: int, offset: int, source: str = "predictions") -> str:
     return f"{BATCH_KEY_PREFIX}{source}/{partition}/{offset}"
 
 
-def batch_index(records: Mapping[str, bytes], partition: int) -> BatchIndex:
-    """The index of a batch of pending records (stored or expired)."""
-    read = [read_pending(raw) for raw in records.values()]
-    models = tuple(sorted({r.model_id for r in read if not isinstance(r, BatchIndex)}))
-    newest = max((r.ts for r in read), default=-math.inf)
-    return BatchIndex(newest, partition, models)
+def batch_index(
+    records: Mapping[str, bytes],
+    partition: int,
+    known: Mapping[str, tuple[str, float]] | None = None,
+) -> BatchIndex:
+    """The index of a batch of pending records (stored or expired); ``known``: each
+    record's model and event time where the caller has them, so none is parsed again."""
+    if known is None:
+        read = [read_pending(raw) for raw in records.values()]
+        pairs = [(r.model_id, r.ts) for r in read if not isinstance(r, BatchIndex)]
+    else:
+        pairs = [known[key] for key in records]
+    models = tuple(sorted({model for model, _ in pairs}))
+    return BatchIndex(max((ts for _, ts in pairs), default=-math.inf), partition, models)
 
 
-def index_writer(partition: int) -> Callable[[Mapping[str, bytes]], bytes]:
+def index_writer(
+    partition: int, known: Mapping[str, tuple[str, float]] | None = None
+) -> Callable[[Mapping[str, bytes]], bytes]:
     """What the coalesced table stores under a frame's batch key: its index."""
-    return lambda records: batch_index(records, partition).to_bytes()
+    return lambda records: batch_index(records, partition, known).to_bytes()
 
 
 def read_pending(raw: bytes) -> Pending | Expired | BatchIndex:

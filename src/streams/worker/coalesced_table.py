@@ -146,15 +146,18 @@ class CoalescedTable(faust.Table):
         and log them as frames of at most FRAME_MAX_BYTES, each under ``batch_key``
         (``#n`` appended from the second on) with ``index_of(its pairs)`` as the
         key's value; returns the changelog sends' futures."""
+        encoded = {key: self._dumps_key(key) for key in pairs}  # once per key
+        store = self.data
         futures = []
-        for n, chunk in enumerate(split_pairs(pairs, FRAME_MAX_BYTES, self._dumps_key)):
+        for n, chunk in enumerate(split_pairs(pairs, FRAME_MAX_BYTES, encoded.__getitem__)):
             key = f"{batch_key}#{n}" if n else batch_key
-            framed = {**chunk, key: index_of(chunk)}
-            store = self.data
-            for name, value in framed.items():
+            index = index_of(chunk)
+            for name, value in chunk.items():
                 store[name] = value
-            encoded = {self._dumps_key(name): value for name, value in framed.items()}
-            futures.append(self.send_changelog(partition, key, frame(encoded)))
+            store[key] = index
+            framed = {encoded[name]: value for name, value in chunk.items()}
+            framed[self._dumps_key(key)] = index
+            futures.append(self.send_changelog(partition, key, frame(framed)))
         return futures
 
     def apply_changelog_batch(self, batch: Iterable[Any]) -> None:

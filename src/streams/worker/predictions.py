@@ -83,6 +83,7 @@ class PredictionsAgent:
         state = self.state(partition)
         deliveries = []
         pending = {}
+        known: dict[str, tuple[str, float]] = {}  # each record's model and time: its index
         first = None  # the offset of the first message with a pending record
         counts: Counter[str] = Counter()
         for e in batch:
@@ -92,6 +93,7 @@ class PredictionsAgent:
                 cohorts = self.cohorts.get(event.model_id)
                 if cohorts is not None:
                     pending[event.prediction_id] = pending_record(event, cohorts, partition, ts)
+                    known[event.prediction_id] = (event.model_id, ts)
                     first = e.message.offset if first is None else first
                 if event.latency_ms is not None:
                     self.latency[event.model_id].observe(event.latency_ms / 1000)
@@ -106,7 +108,9 @@ class PredictionsAgent:
             # replaces, in it or in the frames after it
             key = batch_key(partition, first)
             with partition_scope(self.topic, partition):
-                self.ctx.tables.pending.set_many(partition, pending, key, index_writer(partition))
+                self.ctx.tables.pending.set_many(
+                    partition, pending, key, index_writer(partition, known)
+                )
         await save_after(deliveries, lambda: self.save(state))
 
     async def flush_idle(self) -> None:

@@ -165,3 +165,10 @@ def test_set_many_stores_each_record_and_logs_frames_a_restore_rebuilds() -> Non
     fresh.apply_changelog_batch(changelog(app, *((k, v) for _, k, v in table.sent)))
     assert dict(fresh.data.items()) == live
     assert read_pending(live[keys[1]]) == BatchIndex(5999.0, 2, ("m",))
+
+
+def test_a_batch_index_from_known_times_equals_one_parsed_from_its_records() -> None:
+    records = {f"p{i}": Pending(f"m{i % 2}", 10.0 + i, 0.5, (), 3).to_bytes() for i in range(5)}
+    known = {f"p{i}": (f"m{i % 2}", 10.0 + i) for i in range(5)}
+    assert batch_index(records, 3, known) == batch_index(records, 3)
+    assert batch_index(records, 3) == BatchIndex(14.0, 3, ("m0", "m1"))
