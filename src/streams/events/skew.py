@@ -66,4 +66,3 @@ class SkewPolicy:
             f"event time is {behind:.0f} s behind the partition's newest event "
             f"(label horizon {horizon:g} s)",
         )
-

@@ -40,10 +40,10 @@ def partials(outputs: list) -> list[dict]:
     return [o.body for o in outputs if not isinstance(o, DeadLetter)]
 
 
-def test_a_2099_and_a_1970_event_change_no_partial(spec: ModelSpec) -> None:
+def test_a_2099_and_a_1970_event_change_no_partial(spec: ModelSpec) -> None:  # noqa: F811
     times = [T0 + i * 0.5 for i in range(600)]  # 5 windows of 120 events, stationary
     clean = [event(i, t) for i, t in enumerate(times)]
-    spoiled = clean[:200] + [event(900, Y2099)] + clean[200:400] + [event(901, 0.0)] + clean[400:]
+    spoiled = [*clean[:200], event(900, Y2099), *clean[200:400], event(901, 0.0), *clean[400:]]
     now = clock(T0 + 600)  # the worker's clock: just after the stream
 
     def run(messages: list[bytes]) -> list:
@@ -58,7 +58,7 @@ def test_a_2099_and_a_1970_event_change_no_partial(spec: ModelSpec) -> None:
     assert partial_counts(with_outliers) == Counter({T0 + 60 * k: 120 for k in range(5)})
 
 
-def test_the_future_bound_is_exact_and_configurable(spec: ModelSpec) -> None:
+def test_the_future_bound_is_exact_and_configurable(spec: ModelSpec) -> None:  # noqa: F811
     now = T0 + 1000
     stage1 = Stage1({"m": spec}, 1, 10_000, max_clock_skew_s=30, now=clock(now))
     state = PartitionState(0)
@@ -69,7 +69,7 @@ def test_the_future_bound_is_exact_and_configurable(spec: ModelSpec) -> None:
     assert WorkerConfig().max_clock_skew_s == 300
 
 
-def test_a_backlog_months_old_is_not_too_old(spec: ModelSpec) -> None:
+def test_a_backlog_months_old_is_not_too_old(spec: ModelSpec) -> None:  # noqa: F811
     """Only the spread inside the stream counts, never its age against the clock."""
     stage1 = Stage1({"m": spec}, 1, 10_000, now=clock(T0 + 300 * DAY))
     state = PartitionState(0)
@@ -78,7 +78,7 @@ def test_a_backlog_months_old_is_not_too_old(spec: ModelSpec) -> None:
     assert sum(partial_counts(outputs + stage1.flush_idle(state)).values()) == 200
 
 
-def test_too_old_is_measured_from_the_partition_watermark(spec: ModelSpec) -> None:
+def test_too_old_is_measured_from_the_partition_watermark(spec: ModelSpec) -> None:  # noqa: F811
     horizon = spec.config.performance.label_horizon_s
     stage1 = Stage1({"m": spec}, 1, 10_000, now=clock(T0))
     state = PartitionState(0)
@@ -86,7 +86,7 @@ def test_too_old_is_measured_from_the_partition_watermark(spec: ModelSpec) -> No
     assert reasons(run_partition(stage1, state, messages)) == [(2, "too_old")]
 
 
-def test_a_replay_with_a_later_clock_decides_as_the_first_pass(spec: ModelSpec) -> None:
+def test_a_replay_with_a_later_clock_decides_as_the_first_pass(spec: ModelSpec) -> None:  # noqa: F811
     """The state saved at offset 59, the consumer's commit at 29: offsets 30..99 come
     again 70 days later (past the label horizon of the first pass's events), and
     dead-letter exactly what they did before."""
@@ -128,8 +128,6 @@ def test_a_future_label_is_dead_lettered_not_deferred() -> None:
     messages = [(0, b"a", label("a", now + 60)), (1, b"b", label("b", Y2099))]
     messages.append((2, b"c", label("c", 0.0)))  # a producer clock at 1970: still its label
     result = join.process(state, messages, store.get, predictions_ts=T0)
-    assert [(d.offset, d.rejection.reason) for d in result.deadletters] == [
-        (1, "future_timestamp")
-    ]
+    assert [(d.offset, d.rejection.reason) for d in result.deadletters] == [(1, "future_timestamp")]
     assert state.deferred == []  # a's label is early, not an orphan: it joined
     assert {o: n for (_, o), n in result.counts.items()} == {"joined": 2}
