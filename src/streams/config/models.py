@@ -46,6 +46,8 @@ Method = Literal["ks", "chi2", "wasserstein", "psi", "jensen_shannon", "hellinge
 P_VALUE_METHODS = frozenset({"ks", "chi2"})
 NUMERIC_METHODS = frozenset({"ks", "wasserstein", "psi", "jensen_shannon", "hellinger"})
 CATEGORICAL_METHODS = frozenset({"chi2", "psi", "jensen_shannon", "hellinger"})
+#: Default of ``worker.max_clock_skew_s``: NTP keeps honest clocks well inside it.
+DEFAULT_MAX_CLOCK_SKEW_S = 300.0
 
 
 class DistanceThresholds(_Strict):
@@ -425,6 +427,12 @@ class WorkerConfig(_Strict):
         "counts as idle and stops holding windows open.",
     )
     max_event_bytes: int = Field(default=65536, ge=256)
+    max_clock_skew_s: float = Field(
+        default=DEFAULT_MAX_CLOCK_SKEW_S,
+        gt=0,
+        description="Seconds an event's time may be ahead of the worker's clock; beyond, "
+        "it is dead-lettered as future_timestamp (docs/decisions/0006-event-time-skew.md).",
+    )
     deadletter_max_bytes: int = Field(default=16384, ge=0, le=524288)
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="0 turns /metrics off.")

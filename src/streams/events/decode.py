@@ -55,6 +55,8 @@ REASONS = (
     "wrong_type",
     "bad_envelope",
     "foreign_partition",
+    "future_timestamp",
+    "too_old",
 )
 
 

@@ -12,11 +12,17 @@ never came).
 Exactly once: a batch's partial goes into the partition's state (the outbox) in the
 same save as its offset and the pending marks; it is sent after the save and resent
 after a restart, and stage 2 drops a sequence number it has seen.
+
+Clock skew: a label further ahead of the worker's clock than the skew bound is
+dead-lettered as ``future_timestamp`` (else it would look early, and be deferred, for
+ever). An old label is not refused: its time only measures the label's delay, and a
+label past the horizon finds an expired marker and is counted as ``expired``.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,10 +31,11 @@ from typing import Any
 import numpy as np
 
 from streams.codec import pack, pack_partial, unpack
-from streams.config.models import ModelConfig
+from streams.config.models import DEFAULT_MAX_CLOCK_SKEW_S, ModelConfig
 from streams.events.decode import Rejection, decode_message, encode_row, foreign_events
 from streams.events.models import LabelEvent
 from streams.events.rows import LabelRow
+from streams.events.skew import SkewPolicy
 from streams.labels.pending import BatchIndex, Expired, pending_record, read_pending, sweep
 from streams.sketches.bytes import from_text, to_text
 from streams.sketches.performance import PerformanceSketch
@@ -123,12 +130,22 @@ def positive(label: str | None) -> int | None:
 
 
 class LabelJoin:
-    """Joins batches of one partition's label messages; see the module docstring."""
+    """Joins batches of one partition's label messages; see the module docstring.
+    ``now``: the wall clock of the skew bound (injected in tests)."""
 
-    def __init__(self, models: Mapping[str, ModelConfig], num_partitions: int, max_bytes: int):
+    def __init__(
+        self,
+        models: Mapping[str, ModelConfig],
+        num_partitions: int,
+        max_bytes: int,
+        max_clock_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
+        now: Callable[[], float] = time.time,
+    ):
         self.models = dict(models)
         self.num_partitions = num_partitions
         self.max_bytes = max_bytes
+        self.skew = SkewPolicy(max_clock_skew_s, {})
+        self.now = now
 
     def process(
         self,
@@ -184,7 +201,8 @@ class LabelJoin:
         result: JoinResult,
     ) -> list[tuple[LabelEvent | LabelRow, float, bytes]]:
         """A message's valid labels, each with its time and its bytes as a single event;
-        the refused ones (an envelope's alone, with their index) become dead letters."""
+        the refused ones (an envelope's alone, with their index) become dead letters.
+        Deferred labels come here again: the clock only grows, so none is refused then."""
         decoded = decode_message(raw, "labels", self.max_bytes)
         if isinstance(decoded, Rejection):
             result.deadletters.append(DeadLetter(key, raw, decoded, offset))
@@ -193,11 +211,13 @@ class LabelJoin:
             result.deadletters.append(DeadLetter(key, bad.raw, bad.rejection, offset, bad.index))
         foreign = foreign_events(decoded, state.partition, self.num_partitions)
         labels = []
+        now = self.now()
         for i, (label, ts) in enumerate(zip(decoded.events, decoded.times, strict=True)):
             label_raw = encode_row(label) if decoded.envelope else raw
-            if i in foreign:
+            why = foreign.get(i) or self.skew.future(ts, now)
+            if why is not None:
                 index = decoded.indices[i]
-                result.deadletters.append(DeadLetter(key, label_raw, foreign[i], offset, index))
+                result.deadletters.append(DeadLetter(key, label_raw, why, offset, index))
             else:
                 labels.append((label, ts, label_raw))
         return labels

@@ -9,18 +9,21 @@ a table once per batch. Three properties make a restart lose and double nothing:
 - windows close on the partition's event-time watermark, checked after every event,
   so the partials (and their sequence numbers) do not depend on batch boundaries;
 - every partial carries a per-partition sequence number, so stage 2 drops a partial
-  that is sent again after a crash.
+  that is sent again after a crash;
+- an event whose clock is off (events/skew.py) is dead-lettered before it can move
+  the watermark, by bounds a replay decides the same way.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from streams.codec import pack, pack_partial, unpack
-from streams.config.models import ModelConfig
+from streams.config.models import DEFAULT_MAX_CLOCK_SKEW_S, ModelConfig
 from streams.events.decode import (
     Decoded,
     Rejection,
@@ -31,6 +34,7 @@ from streams.events.decode import (
 )
 from streams.events.models import PredictionEvent
 from streams.events.rows import PredictionRow
+from streams.events.skew import SkewPolicy
 from streams.windows.aggregate import WindowAggregate
 from streams.windows.reference_profile import ReferenceProfile
 
@@ -146,15 +150,27 @@ Accepted = tuple[PredictionEvent | PredictionRow, float]
 
 
 class Stage1:
-    """Folds messages of any partition into that partition's state; returns outputs."""
+    """Folds messages of any partition into that partition's state; returns outputs.
+
+    ``now``: the wall clock the future bound compares with (injected in tests)."""
 
     def __init__(
-        self, models: Mapping[str, ModelSpec], num_partitions: int, max_event_bytes: int
+        self,
+        models: Mapping[str, ModelSpec],
+        num_partitions: int,
+        max_event_bytes: int,
+        max_clock_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.models = dict(models)
         self.num_partitions = num_partitions
         self.max_event_bytes = max_event_bytes
         self.catalog = {m: spec.config.features for m, spec in self.models.items()}
+        horizons = {m: float(s.config.performance.label_horizon_s) for m, s in models.items()}
+        self.skew = SkewPolicy(max_clock_skew_s, horizons)
+        self.now = now
+        #: per model, how far ahead of the clock the last event refused as future was
+        self.future_lead_s: dict[str, float] = {}
 
     def process(
         self, state: PartitionState, offset: int, key: bytes | None, raw: bytes | None
@@ -186,13 +202,19 @@ class Stage1:
         decoded: Decoded,
         outputs: list[Output],
     ) -> list[Accepted]:
-        """The events that fit the config (and, in an envelope, this partition); the
-        others become dead letters, an envelope's with their index."""
+        """The events that fit the config (and, in an envelope, this partition) and whose
+        time is within the skew policy; the others become dead letters, an envelope's
+        with their index."""
         outputs += [DeadLetter(key, b.raw, b.rejection, offset, b.index) for b in decoded.bad]
         foreign = foreign_events(decoded, state.partition, self.num_partitions)
         accepted: list[Accepted] = []
+        now = self.now()
         for i, (event, ts) in enumerate(zip(decoded.events, decoded.times, strict=True)):
-            why = catalog_rejection(event, self.catalog) or foreign.get(i)
+            why = (
+                catalog_rejection(event, self.catalog)
+                or foreign.get(i)
+                or self._skewed(state, event.model_id, ts, now)
+            )
             if why is None:
                 accepted.append((event, ts))
             elif decoded.envelope:
@@ -200,6 +222,15 @@ class Stage1:
             else:
                 outputs.append(DeadLetter(key, raw, why, offset))
         return accepted
+
+    def _skewed(
+        self, state: PartitionState, model_id: str, ts: float, now: float
+    ) -> Rejection | None:
+        future = self.skew.future(ts, now)
+        if future is not None:
+            self.future_lead_s[model_id] = ts - now
+            return future
+        return self.skew.too_old(model_id, ts, state.max_event_ts)
 
     def _fold(
         self, state: PartitionState, event: Any, ts: float, outputs: list[Output], flush: bool

@@ -32,7 +32,10 @@ class LabelsAgent:
         self.ctx = ctx
         self.predictions = predictions
         configs = {m: s.config for m, s in ctx.models.items()}
-        self.join = LabelJoin(configs, num_partitions, ctx.config.worker.max_event_bytes)
+        worker = ctx.config.worker
+        self.join = LabelJoin(
+            configs, num_partitions, worker.max_event_bytes, worker.max_clock_skew_s
+        )
         self.states: dict[int, LabelState] = {}
         self.lock = asyncio.Lock()  # the agent and the idle timer both join
         self.scope = topic_name(ctx.topics.predictions)  # co-partitioned with predictions

@@ -65,6 +65,13 @@ class PipelineMetrics:
         )
         for reason in REASONS:  # present from the start: rate() needs a series at zero
             self.deadletter.labels(reason)
+        self.clock_skew = Gauge(
+            name("clock", "skew", "seconds"),
+            "How far ahead of the worker's clock the last prediction refused as "
+            "future_timestamp was: a producer whose clock is off.",
+            ["model"],
+            registry=r,
+        )
         self.windows = Counter(
             name("windows", "evaluated"),
             "Window evaluations, revisions included.",

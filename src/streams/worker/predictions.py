@@ -44,7 +44,9 @@ class PredictionsAgent:
     def __init__(self, ctx: Context, num_partitions: int) -> None:
         self.ctx = ctx
         worker = ctx.config.worker
-        self.stage1 = Stage1(ctx.models, num_partitions, worker.max_event_bytes)
+        self.stage1 = Stage1(
+            ctx.models, num_partitions, worker.max_event_bytes, worker.max_clock_skew_s
+        )
         self.states: dict[int, PartitionState] = {}
         self.last_activity: dict[int, float] = {}
         self.lock = asyncio.Lock()
@@ -101,6 +103,8 @@ class PredictionsAgent:
                 deliveries.append(await self.ctx.send_output(out, partition))
         for model_id, n in counts.items():
             self.events[model_id].inc(n)
+        for model_id, lead_s in self.stage1.future_lead_s.items():
+            self.ctx.metrics.clock_skew.labels(model_id).set(lead_s)
         self.last_activity[partition] = time.monotonic()
         if pending:  # one changelog message for the batch's records
             # keyed by its first offset: only a replay (the state saved before it)
