@@ -38,19 +38,15 @@ from typing import Any
 
 import numpy as np
 import orjson
-import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from confluent_kafka import Producer
 
-from streams.config.loading import load_config
-from streams.config.models import prefixed_topics
 from streams.devtools.local_broker import LocalBroker, free_ports
-from streams.devtools.simulator.model import DEFAULT_MODEL_ID, FEATURES, EventGenerator
+from streams.devtools.simulator.model import FEATURES, EventGenerator
 from streams.devtools.simulator.producer import write_reference
 from streams.events.envelope import split_batches
-from streams.kafka.admin import ensure_topics
 from streams.kafka.partitioner import partitions_for
-from streams.worker.run import topic_specs
+from worker_config import write_worker_config
 
 PARTITIONS = 4
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -186,36 +182,6 @@ def worker_rate(config_path: Path, port: int, total: int, log: Path) -> float:
         proc.wait(60)
 
 
-def write_config(
-    workdir: Path, bootstrap: str, reference: Path, port: int, topic: str, join: bool
-) -> Path:
-    """A worker reading ``topic`` as its predictions, with or without the label join."""
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
-    topics = {**prefixed_topics(prefix), "predictions": topic}
-    performance = {"enabled": join, "cohorts": ["country"]}
-    config = {
-        "models": [
-            {
-                "id": DEFAULT_MODEL_ID,
-                "features": dict(FEATURES),
-                "reference": str(reference),
-                "window_s": 60,
-                "performance": performance,
-            }
-        ],
-        "kafka": {"bootstrap": bootstrap, "partitions": PARTITIONS, "topics": topics},
-        "worker": {
-            "app_id": f"{prefix}-monitor",
-            "data_dir": str(workdir / prefix),
-            "metrics_port": port,
-        },
-    }
-    path = workdir / f"{prefix}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    ensure_topics(bootstrap, topic_specs(load_config(path)))
-    return path
-
-
 def measure(args: argparse.Namespace, bootstrap: str, workdir: Path) -> None:
     port = free_ports(1)[0]
     reference = write_reference(workdir / "reference.parquet", rows=20_000)
@@ -227,7 +193,15 @@ def measure(args: argparse.Namespace, bootstrap: str, workdir: Path) -> None:
     noop = None
     for size in sizes:
         topic = f"{prefix}-predictions-{size or 'single'}"
-        config = write_config(workdir, bootstrap, reference, port, topic, join=False)
+        config = write_worker_config(
+            workdir,
+            bootstrap,
+            reference,
+            port,
+            False,
+            partitions=PARTITIONS,
+            topics={"predictions": topic},
+        )
         produce(bootstrap, topic, messages_of(events, size))
         name = f"envelopes of {size}" if size else "single events"
         raw = asyncio.run(raw_consume(bootstrap, topic, len(events)))
@@ -240,7 +214,15 @@ def measure(args: argparse.Namespace, bootstrap: str, workdir: Path) -> None:
             )
         for join in (False, True):
             if join:
-                config = write_config(workdir, bootstrap, reference, port, topic, join=True)
+                config = write_worker_config(
+                    workdir,
+                    bootstrap,
+                    reference,
+                    port,
+                    True,
+                    partitions=PARTITIONS,
+                    topics={"predictions": topic},
+                )
             log = config.with_suffix(".log")
             rate = worker_rate(config, port, len(events), log)
             label = "worker, label join" if join else "worker, no join"

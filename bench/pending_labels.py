@@ -24,22 +24,18 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import psutil
-import yaml
 from confluent_kafka import Producer
 
 from streams.config.loading import load_config
-from streams.config.models import prefixed_topics
 from streams.devtools.local_broker import LocalBroker, free_ports
 from streams.devtools.simulator.model import DEFAULT_MODEL_ID, FEATURES
 from streams.devtools.simulator.producer import PRODUCER_CONFIG, simulate, write_reference
-from streams.kafka.admin import ensure_topics
-from streams.worker.run import topic_specs
+from worker_config import write_worker_config
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SEED = 0
@@ -74,32 +70,6 @@ def wait_for(port: int, prefix: str, total: float, timeout_s: float = 1800) -> l
 def rate(samples: list[tuple]) -> float:
     started = next(s for s in samples if s[1] > 0)
     return (samples[-1][1] - started[1]) / (samples[-1][0] - started[0])
-
-
-def write_config(workdir: Path, bootstrap: str, reference: Path, port: int, pending: bool) -> Path:
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
-    performance = {"enabled": pending, "cohorts": ["country"]}
-    config = {
-        "models": [
-            {
-                "id": DEFAULT_MODEL_ID,
-                "features": dict(FEATURES),
-                "reference": str(reference),
-                "window_s": 60,
-                "performance": performance,
-            }
-        ],
-        "kafka": {"bootstrap": bootstrap, "topics": prefixed_topics(prefix)},
-        "worker": {
-            "app_id": f"{prefix}-monitor",
-            "data_dir": str(workdir / prefix),
-            "metrics_port": port,
-        },
-    }
-    path = workdir / f"{prefix}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    ensure_topics(bootstrap, topic_specs(load_config(path)))
-    return path
 
 
 def run(config_path: Path, bootstrap: str, port: int, events: int, labels: int) -> dict:
@@ -175,7 +145,7 @@ def main() -> int:
         reference = write_reference(workdir / "reference.parquet", rows=20_000)
         results = {}
         for name, pending, labels in (("baseline", False, 0), ("pending", True, args.labels)):
-            path = write_config(workdir, broker.bootstrap, reference, metrics_port, pending)
+            path = write_worker_config(workdir, broker.bootstrap, reference, metrics_port, pending)
             results[name] = run(path, broker.bootstrap, metrics_port, args.events, labels)
         base, pend = results["baseline"], results["pending"]
         mib = 1024 * 1024
