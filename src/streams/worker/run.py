@@ -15,6 +15,7 @@ from streams.events.models import AlertEvent
 from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
 from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG, MAX_MESSAGE_BYTES, BroadcastReader
 from streams.metrics_server import metrics_url, serve_metrics
+from streams.quiet_logs import rate_limit
 from streams.windows.reference_profile import load_reference
 from streams.windows.stage1 import ModelSpec
 from streams.worker.app import Pipeline
@@ -109,6 +110,7 @@ def run_worker(
     if status_every_s:
         _print_status_lines(pipeline.app, status, config.kafka.topics.predictions, status_every_s)
     logging.getLogger("faust").setLevel(loglevel.upper())
+    rate_limit()  # a broker outage must not fill the log with reconnect lines
     quiet: dict[str, Any] = {}
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
