@@ -19,7 +19,8 @@ from typing import Any
 import orjson
 import pytest
 import yaml
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from streams.config.loading import load_config
 from streams.config.models import prefixed_topics
@@ -132,6 +133,24 @@ class Deployment:
         )
         self.workers.append(proc)
         return proc
+
+    def wait_for_group(self, members: int, timeout_s: float = 120) -> None:
+        """Until the workers' consumer group is stable with ``members`` members, each
+        assigned partitions: a stream started then causes no rebalance."""
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        group = f"{self.prefix}-monitor"
+        deadline, seen = time.monotonic() + timeout_s, None
+        while time.monotonic() < deadline:
+            try:
+                seen = admin.describe_consumer_groups([group])[group].result(timeout=10)
+            except KafkaException as error:  # the group's coordinator still loading
+                seen = error
+            else:
+                assigned = [m for m in seen.members if m.assignment.topic_partitions]
+                if seen.state == ConsumerGroupState.STABLE and len(assigned) == members:
+                    return
+            time.sleep(0.5)
+        raise AssertionError(f"group {group} not stable with {members} members: {seen}")
 
     def stop_worker(self, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> int:
         return stop_process_group(proc, timeout_s)

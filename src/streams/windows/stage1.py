@@ -181,13 +181,14 @@ class Stage1:
             return [], []  # replay of a message already in the state
         late_flush_due = offset // LATE_FLUSH_OFFSETS != state.offset // LATE_FLUSH_OFFSETS
         state.offset = offset
+        # any message wakes an idle partition, refused ones too: its idle announcement
+        # names the offset it had read to, and stage 2 trusts it only while nothing
+        # follows that offset (stage2.idle_to_confirm); the idle timer announces anew
+        outputs: list[Output] = self.wake(state)
         decoded = decode_message(raw, "predictions", self.max_event_bytes)
         if isinstance(decoded, Rejection):
-            return [], [DeadLetter(key, raw, decoded, offset)]
-        outputs: list[Output] = []
+            return [], [*outputs, DeadLetter(key, raw, decoded, offset)]
         accepted = self._screen(state, key, raw, offset, decoded, outputs)
-        if accepted:
-            outputs += self.wake(state)
         for event, ts in accepted:
             if self._fold(state, event, ts, outputs, late_flush_due):
                 late_flush_due = False
@@ -298,9 +299,7 @@ class Stage1:
     def _partial(self, state: PartitionState, key: tuple[str, int]) -> PartialMessage:
         window = state.windows.pop(key)
         state.seq += 1
-        body = self._watermark_body(
-            key[0], state.partition, self._watermark(state, self.models[key[0]]), state.idle
-        )
+        body = self._watermark_body(key[0], state, self._watermark(state, self.models[key[0]]))
         body.update(kind="partial", seq=state.seq, aggregate=window.folded().to_dict())
         return PartialMessage(key[0], body)
 
@@ -313,21 +312,20 @@ class Stage1:
             boundary = int(wm // spec.config.window_s) if wm > -math.inf else -1
             if force or boundary > state.announced.get(model_id, -1):
                 state.announced[model_id] = boundary
-                outputs.append(
-                    PartialMessage(
-                        model_id, self._watermark_body(model_id, state.partition, wm, state.idle)
-                    )
-                )
+                outputs.append(PartialMessage(model_id, self._watermark_body(model_id, state, wm)))
         return outputs
 
     def _watermark_body(
-        self, model_id: str, partition: int, watermark: float, idle: bool
+        self, model_id: str, state: PartitionState, watermark: float
     ) -> dict[str, Any]:
+        """``offset``: the last message of the partition folded so far, by which stage 2
+        checks that an idle partition has nothing unread."""
         return {
             "kind": "watermark",
             "model_id": model_id,
-            "partition": partition,
+            "partition": state.partition,
             "num_partitions": self.num_partitions,
             "watermark": None if watermark == -math.inf else watermark,
-            "idle": idle,
+            "idle": state.idle,
+            "offset": state.offset,
         }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,9 @@ from streams.drift.online import DetectorSpec, OnlineDetectors, OnlineDrift
 from streams.labels.performance_windows import PerformanceState
 from streams.windows.aggregate import WindowAggregate
 
-STATE_VERSION = 3
+STATE_VERSION = 4
+#: States saved before idle partitions carried their offset (idle read as +inf).
+_STATE_VERSION_IDLE_AS_INF = 3
 WINDOW_VERSION = 1
 #: Evaluated windows kept for revisions; older late partials are counted and dropped.
 KEEP_EVALUATED = 48
@@ -34,7 +37,10 @@ KEEP_EVALUATED = 48
 class ModelState:
     model_id: str
     num_partitions: int = 0
-    watermarks: dict[int, float] = field(default_factory=dict)  # idle partitions: +inf
+    watermarks: dict[int, float] = field(default_factory=dict)
+    # idle partitions: the offset their stage 1 had read to when it said so (None: not
+    # known, from a state or message of an older version, trusted as it was then)
+    idle: dict[int, int | None] = field(default_factory=dict)
     last_seq: dict[int, int] = field(default_factory=dict)
     open: dict[int, WindowAggregate] = field(default_factory=dict)
     evaluated: dict[int, tuple[int, WindowAggregate]] = field(default_factory=dict)
@@ -78,9 +84,12 @@ class ModelState:
         body = {
             "model_id": self.model_id,
             "num_partitions": self.num_partitions,
+            # JSON has no infinity: null is -inf (no event yet); watermarks are finite
+            # otherwise, idle partitions being kept apart
             "watermarks": {
-                str(p): (None if w == math.inf else w) for p, w in self.watermarks.items()
+                str(p): (None if w == -math.inf else w) for p, w in self.watermarks.items()
             },
+            "idle": {str(p): o for p, o in self.idle.items()},
             "last_seq": {str(p): s for p, s in self.last_seq.items()},
             "open": sorted(self.open),
             "evaluated": sorted(self.evaluated),
@@ -126,12 +135,15 @@ class ModelState:
         online_specs: Sequence[DetectorSpec] | None = None,
     ) -> ModelState:
         """Rebuild a state; ``window`` reads an entry (window or detectors) by table key."""
-        b = unpack(raw, STATE_VERSION, "model state")
+        legacy = raw[:1] == bytes([_STATE_VERSION_IDLE_AS_INF])
+        b = unpack(raw, _STATE_VERSION_IDLE_AS_INF if legacy else STATE_VERSION, "model state")
+        if legacy:  # null meant idle (its real watermark unknown): trusted as idle
+            b["idle"] = {p: None for p, w in b["watermarks"].items() if w is None}
         state = cls(
             b["model_id"],
             b["num_partitions"],
-            {int(p): (math.inf if w is None else w) for p, w in b["watermarks"].items()},
-            {int(p): s for p, s in b["last_seq"].items()},
+            {int(p): (-math.inf if w is None else w) for p, w in b["watermarks"].items()},
+            last_seq={int(p): s for p, s in b["last_seq"].items()},
             duplicates=b["duplicates"],
             too_late=b["too_late"],
             dirty=set(b["dirty"]),
@@ -139,6 +151,7 @@ class ModelState:
             incidents={k: Incident.from_dict(i) for k, i in b["incidents"].items()},
             perf_incidents={k: Incident.from_dict(i) for k, i in b["perf_incidents"].items()},
             flagged=set(b["flagged"]),
+            idle={int(p): o for p, o in b["idle"].items()},
         )
         state.perf = PerformanceState.from_json(b["perf"], window, state.model_id)
         raw_online = window(online_key(state.model_id))
@@ -200,7 +213,11 @@ def apply_message(state: ModelState, body: dict[str, Any]) -> None:
         state.last_seq[partition] = seqs[partition] = body["seq"]
         _merge(state, partial)
     wm = body["watermark"]
-    state.watermarks[partition] = math.inf if body["idle"] else (-math.inf if wm is None else wm)
+    state.watermarks[partition] = -math.inf if wm is None else wm
+    if body["idle"]:
+        state.idle[partition] = body.get("offset")  # absent from older stage 1s
+    else:
+        state.idle.pop(partition, None)
 
 
 def _merge(state: ModelState, partial: WindowAggregate) -> None:
@@ -218,16 +235,37 @@ def _merge(state: ModelState, partial: WindowAggregate) -> None:
     state.changed.add(start)
 
 
-def low_watermark(state: ModelState) -> float:
-    """The event time up to which every input partition has reported."""
+def low_watermark(state: ModelState, unread: AbstractSet[int] = frozenset()) -> float:
+    """The event time up to which every input partition has reported. An idle
+    partition holds nothing back (+inf) unless it is in ``unread``: it has messages
+    after the offset it went idle at, which its stage 1 has not folded yet."""
     if state.num_partitions == 0 or len(state.watermarks) < state.num_partitions:
         return -math.inf
-    return min(state.watermarks.values())
+    return min(
+        math.inf if p in state.idle and p not in unread else w for p, w in state.watermarks.items()
+    )
 
 
-def take_ready(state: ModelState, window_s: int) -> list[Ready]:
-    """Windows to (re-)evaluate now; moves them from open to evaluated."""
-    low = low_watermark(state)
+def idle_to_confirm(state: ModelState, window_s: int) -> dict[int, int]:
+    """The idle partitions (with the offsets they went idle at) whose idleness would
+    close an open window now: before it does, the caller checks that nothing was
+    written to them since (their end offsets). Otherwise a partition whose stage 1 is
+    slow to fetch (another worker's, say) would count as far ahead, and the window
+    would be evaluated without its events and revised later. Empty: no check needed."""
+    known = {p: o for p, o in state.idle.items() if o is not None}
+    if not known or not state.open:
+        return {}
+    trusting, doubting = low_watermark(state), low_watermark(state, known.keys())
+    ends = [start + window_s for start in state.open if start + window_s > doubting]
+    return known if ends and min(ends) <= trusting else {}
+
+
+def take_ready(
+    state: ModelState, window_s: int, unread: AbstractSet[int] = frozenset()
+) -> list[Ready]:
+    """Windows to (re-)evaluate now; moves them from open to evaluated. ``unread``:
+    idle partitions found to have unread messages (see ``idle_to_confirm``)."""
+    low = low_watermark(state, unread)
     ready = []
     for start in sorted(state.open):
         if start + window_s <= low:

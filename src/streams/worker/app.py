@@ -95,6 +95,7 @@ class Pipeline:
         if self.predictions.cohorts:
             app.timer(interval=worker.pending_sweep_s)(self.labels.sweep_pending)
         app.timer(interval=max(worker.idle_timeout_s / 2, 0.2))(self._idle_check)
+        app.timer(interval=max(worker.idle_timeout_s / 2, 0.2))(self.partials.recheck_idle)
         silent_after = config.infrastructure.silent_after_s
         app.timer(interval=max(silent_after / 4, 0.2))(self.telemetry.silent_check)
         app.on_partitions_revoked.connect(self._on_revoked)

@@ -9,6 +9,7 @@ after every delivery of the batch: as in stage 1, it never runs ahead of the out
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable
@@ -22,7 +23,7 @@ from streams.codec import FormatError, unpack_partial
 from streams.drift.online import OnlineDetectors, online_specs
 from streams.windows.reference_choice import ReferenceChooser
 from streams.windows.stage1 import ModelSpec
-from streams.windows.stage2 import ModelState, apply_message, take_ready
+from streams.windows.stage2 import ModelState, apply_message, idle_to_confirm, take_ready
 from streams.worker.context import Context, save_after, topic_name
 from streams.worker.partition_scope import partition_scope
 
@@ -35,8 +36,11 @@ class PartialsAgent:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.states: dict[str, ModelState] = {}
+        self.partitions: dict[str, int] = {}  # each loaded model's partials partition
         self.choosers: dict[str, ReferenceChooser] = {}
         self.topic = topic_name(ctx.topics.partials)
+        self.predictions_topic = topic_name(ctx.topics.predictions)
+        self.lock = asyncio.Lock()  # the agent and the idle recheck both evaluate
 
     async def agent(self, stream: faust.StreamT) -> None:
         worker = self.ctx.config.worker
@@ -51,8 +55,19 @@ class PartialsAgent:
                     continue
                 if body.get("model_id") in self.ctx.models:  # else: removed from the config
                     by_model.setdefault((body["model_id"], e.message.partition), []).append(body)
-            for (model_id, partition), bodies in by_model.items():
-                await self.evaluate_model(model_id, partition, bodies)
+            async with self.lock:
+                for (model_id, partition), bodies in by_model.items():
+                    await self.evaluate_model(model_id, partition, bodies)
+
+    async def recheck_idle(self) -> None:
+        """Windows held back only by idle partitions whose end offsets could not be read,
+        or had unread messages: looked at again, as no partial may come to retry them
+        (at the end of a stream every partition is idle)."""
+        async with self.lock:
+            for model_id, state in list(self.states.items()):
+                spec = self.ctx.models.get(model_id)
+                if spec is not None and idle_to_confirm(state, spec.config.window_s):
+                    await self.evaluate_model(model_id, self.partitions[model_id], [])
 
     async def evaluate_model(
         self, model_id: str, partition: int, bodies: list[dict[str, Any]]
@@ -70,7 +85,8 @@ class PartialsAgent:
             counter = self.ctx.metrics.duplicate_partials.labels(model_id)
             counter.inc(state.duplicates - duplicates)
         deliveries = []
-        for ready in take_ready(state, spec.config.window_s):
+        unread = await self._unread_idle(state, spec.config.window_s)
+        for ready in take_ready(state, spec.config.window_s, unread):
             chooser = self._chooser(spec, partition)
             decision = evaluate_window(spec, state, ready, chooser, time.time())
             state.pending.update(decision.writes)
@@ -83,6 +99,20 @@ class PartialsAgent:
             deliveries.append(await self.ctx.send_record(model_id, decision.record))
         deliveries += await self._publish_performance(spec, state)
         await save_after(deliveries, lambda: self._save(state, partition))
+
+    async def _unread_idle(self, state: ModelState, window_s: int) -> frozenset[int]:
+        """The idle partitions that would close a window but have messages after the
+        offset they went idle at: their stage 1 has yet to fold them (and wake)."""
+        idle = idle_to_confirm(state, window_s)
+        if not idle:
+            return frozenset()
+        tps = {p: TP(self.predictions_topic, p) for p in idle}
+        try:
+            ends = await self.ctx.app.consumer.highwaters(*tps.values())
+        except Exception as error:  # the broker: the windows wait for the recheck
+            log.warning("end offsets of idle partitions not read (%s); windows wait", error)
+            return frozenset(idle)
+        return frozenset(p for p, offset in idle.items() if ends.get(tps[p], 0) > offset + 1)
 
     async def _publish_performance(self, spec: ModelSpec, state: ModelState) -> list[Awaitable]:
         """The performance windows labels reached: alerts delivered, then each record."""
@@ -109,6 +139,7 @@ class PartialsAgent:
                     else ModelState(model_id, online=OnlineDetectors(specs, history=history))
                 )
             self.states[model_id] = state
+            self.partitions[model_id] = partition
         return state
 
     def _save(self, state: ModelState, partition: int) -> None:

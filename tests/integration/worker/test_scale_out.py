@@ -44,7 +44,7 @@ def test_two_workers_count_each_window_exactly_and_evaluate_it_once(deploy) -> N
     events = generated(30_000, seed=21, span_s=1200)
     d.start_worker("state-a")
     d.start_worker("state-b")
-    time.sleep(10)  # both in the group before the stream starts: one rebalance, not two
+    d.wait_for_group(members=2)  # both in the group before the stream starts
     feed(d, in_time_order(events, 100), pause_s=0.05)
     expected = window_counts(events)
     results = evaluations(d, expected)
@@ -61,7 +61,7 @@ def test_one_of_two_workers_killed_mid_stream_loses_and_doubles_nothing(deploy) 
     events = generated(30_000, seed=22, span_s=1200)
     first = d.start_worker("state-a")
     d.start_worker("state-b")
-    time.sleep(10)
+    d.wait_for_group(members=2)
     messages = in_time_order(events, 100)
     feeder = threading.Thread(target=feed, args=(d, messages, 0.1))
     feeder.start()

@@ -36,8 +36,13 @@ def reasons(outputs: list) -> list[tuple[int, str]]:
 
 
 def partials(outputs: list) -> list[dict]:
-    """Partial and watermark bodies, as stage 2 would receive them."""
-    return [o.body for o in outputs if not isinstance(o, DeadLetter)]
+    """Partial and watermark bodies, as stage 2 would receive them, less the offset
+    they were read to (which the outliers shift)."""
+    return [
+        {k: v for k, v in o.body.items() if k != "offset"}
+        for o in outputs
+        if not isinstance(o, DeadLetter)
+    ]
 
 
 def test_a_2099_and_a_1970_event_change_no_partial(spec: ModelSpec) -> None:  # noqa: F811

@@ -20,7 +20,13 @@ from streams.windows.stage1 import (
     PartitionState,
     Stage1,
 )
-from streams.windows.stage2 import ModelState, apply_message, take_ready
+from streams.windows.stage2 import (
+    ModelState,
+    apply_message,
+    idle_to_confirm,
+    low_watermark,
+    take_ready,
+)
 
 WINDOW_S = 60
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -183,11 +189,83 @@ def test_a_partition_idle_from_the_start_wakes_up_on_its_first_event(spec: Model
     model = ModelState("m")
     for out in stage1.flush_idle(state):  # the worker started before any traffic
         apply_message(model, unpack_partial(out.serialize()))
-    assert model.watermarks[0] == math.inf
+    assert model.idle == {0: -1}  # idle, having read nothing
+    assert low_watermark(model) == math.inf
     for out in stage1.process(state, 0, None, event(0, T0 + 30))[1]:
         apply_message(model, unpack_partial(out.serialize()))
     # active again: windows wait for this partition's watermark, not evaluated at once
-    assert model.watermarks[0] == T0 + 30 - 5
+    assert model.idle == {}
+    assert low_watermark(model) == model.watermarks[0] == T0 + 30 - 5
+
+
+def two_partitions_idle_then_one_busy(spec: ModelSpec) -> tuple[ModelState, Stage1, list]:
+    """Both partitions announced idle before any traffic; then partition 0 alone has
+    folded two windows of events, while partition 1's stage 1 (another worker's, slow to
+    fetch) has not yet read the events written to it."""
+    stage1 = Stage1({"m": spec}, num_partitions=2, max_event_bytes=10_000)
+    parts = [PartitionState(0), PartitionState(1)]
+    model = ModelState("m")
+    for part in parts:
+        for out in stage1.flush_idle(part):
+            apply_message(model, unpack_partial(out.serialize()))
+    for out in run_partition(stage1, parts[0], [event(i, T0 + i) for i in range(0, 130, 2)]):
+        apply_message(model, unpack_partial(out.serialize()))
+    return model, stage1, parts
+
+
+def test_an_idle_partition_with_unread_messages_holds_its_windows_back(spec: ModelSpec) -> None:
+    model, stage1, parts = two_partitions_idle_then_one_busy(spec)
+    # trusted blindly, idle partition 1 would let windows close on partition 0's half
+    assert idle_to_confirm(model, WINDOW_S) == {1: -1}
+    assert take_ready(model, WINDOW_S, unread={1}) == []  # its end offset: 65 messages
+    for out in run_partition(stage1, parts[1], [event(i, T0 + i) for i in range(1, 130, 2)]):
+        apply_message(model, unpack_partial(out.serialize()))
+    assert idle_to_confirm(model, WINDOW_S) == {}  # both active now: nothing to check
+    ready = take_ready(model, WINDOW_S)
+    assert [(r.aggregate.window_start, r.aggregate.count, r.revision) for r in ready] == [
+        (T0, 60, 0),
+        (T0 + 60, 60, 0),
+    ]
+
+
+def test_an_idle_partition_with_nothing_unread_lets_the_windows_close(spec: ModelSpec) -> None:
+    model, _, _ = two_partitions_idle_then_one_busy(spec)
+    ready = take_ready(model, WINDOW_S, unread=set())  # its end offset: 0, nothing written
+    assert [(r.aggregate.window_start, r.aggregate.count) for r in ready] == [
+        (T0, 30),
+        (T0 + 60, 30),
+    ]
+
+
+def test_a_refused_message_wakes_an_idle_partition_and_it_goes_idle_at_the_new_offset(
+    spec: ModelSpec,
+) -> None:
+    stage1 = Stage1({"m": spec}, num_partitions=1, max_event_bytes=10_000)
+    state = PartitionState(0)
+    model = ModelState("m")
+    for out in stage1.flush_idle(state):
+        apply_message(model, unpack_partial(out.serialize()))
+    outputs = stage1.process(state, 0, None, b"not json")[1]
+    assert isinstance(outputs[-1], DeadLetter)
+    for out in outputs[:-1]:
+        apply_message(model, unpack_partial(out.serialize()))
+    assert model.idle == {}  # else stage 2 would wait for an announcement never made
+    for out in stage1.flush_idle(state):
+        apply_message(model, unpack_partial(out.serialize()))
+    assert model.idle == {0: 0}
+
+
+def test_stage2_state_keeps_idle_partitions_and_reads_a_version_3_state() -> None:
+    model = ModelState("m", num_partitions=3, watermarks={0: -math.inf, 1: T0 + 5.0, 2: T0})
+    model.idle[2] = 41
+    restored = ModelState.deserialize(model.serialize(), {}.get)
+    assert (restored.watermarks, restored.idle) == (model.watermarks, {2: 41})
+    body = orjson.loads(model.serialize()[1:])
+    body["num_partitions"], body["watermarks"] = 2, {"0": T0, "1": None}  # version 3: null, idle
+    del body["idle"]
+    old = ModelState.deserialize(bytes([3]) + orjson.dumps(body), {}.get)
+    assert old.idle == {1: None} and low_watermark(old) == T0  # trusted as before
+    assert idle_to_confirm(old, WINDOW_S) == {}
 
 
 def _save(model: ModelState, table: dict[str, bytes]) -> None:
