@@ -191,6 +191,16 @@ class Deployment:
         assert not missing, f"no result for {len(missing)} windows; logs:\n{self.worker_logs()}"
         return latest
 
+    def evaluations(self, counts: dict[int, int], timeout_s: float = 180) -> list[dict]:
+        """Every window result (revisions too), once the latest revisions count
+        ``counts``: to check that each window was evaluated once."""
+        self.results(set(counts), timeout_s=timeout_s, counts=counts)
+        return [
+            r
+            for r in read_topic(self.bootstrap, self.topic("results"))
+            if r.get("kind") == "window"
+        ]
+
     def alerts(self) -> list[dict]:
         """The alerts so far (call after ``results``: alerts are sent before results)."""
         return read_topic(self.bootstrap, self.topic("alerts"))

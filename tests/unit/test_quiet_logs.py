@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from streams.quiet_logs import RateLimit, rate_limit
+from streams.quiet_logs import RateLimit, by_shape, librdkafka_log, rate_limit
 
 
 class Clock:
@@ -59,3 +59,31 @@ def test_rate_limit_covers_the_libraries_loggers_only(caplog: pytest.LogCaptureF
         assert messages.count("broker down") == 1 and messages.count("our own line") == 5
     finally:
         chatty.removeFilter(limit)
+
+
+def test_librdkafka_lines_are_told_apart_by_their_text_not_their_one_template() -> None:
+    """confluent-kafka logs every line as ``"%s [%s] %s"``: kinds differ in the text."""
+    clock = Clock()
+    limit = RateLimit(30, clock, kind=by_shape)
+    template = "%s [%s] %s"
+    refused = "127.0.0.1:{port}/bootstrap: Connect to ipv4#127.0.0.1:{port} failed: refused"
+    passed = []
+    for second in range(35):
+        clock.now = float(second)
+        for client in (1, 2):
+            text = refused.format(port=40_000 + client) + f" (after {second}ms in state CONNECT)"
+            r = record("streams.kafka", template, "FAIL", f"rdkafka#consumer-{client}", text)
+            if limit.filter(r):
+                passed.append(("connect", second))
+        other = record("streams.kafka", template, "SSL", "rdkafka#consumer-1", "handshake failed")
+        if limit.filter(other):
+            passed.append(("ssl", second))
+    # one connect line per 30 s whatever its port, timing or client; the other kind apart
+    assert passed == [("connect", 0), ("ssl", 0), ("connect", 30), ("ssl", 30)]
+
+
+def test_librdkafka_log_puts_one_shape_limit_on_its_logger() -> None:
+    logger = librdkafka_log("streams.test.kafka")
+    assert librdkafka_log("streams.test.kafka") is logger
+    limits = [f for f in logger.filters if isinstance(f, RateLimit)]
+    assert len(limits) == 1 and limits[0].kind is by_shape

@@ -37,9 +37,10 @@ from streams.client.metrics import RateLimitedLog, metrics_for
 from streams.client.queue import DropQueue
 from streams.events.envelope import MAX_BATCH_BYTES, BatchKind
 from streams.kafka.partitioner import partition_for, partitions_for
+from streams.quiet_logs import librdkafka_log
 
 log = logging.getLogger("streams.client")
-_KAFKA_LOG = logging.getLogger("streams.client.kafka")
+_KAFKA_LOG = librdkafka_log("streams.client.kafka")
 
 #: Events the thread takes from the queue at a time.
 DRAIN = 4096

@@ -13,6 +13,9 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
 from streams.kafka.errors import BrokerError
+from streams.quiet_logs import librdkafka_log
+
+_KAFKA_LOG = librdkafka_log("streams.kafka.broadcast.kafka")
 
 #: Large enough for a reference profile with big reservoirs (topics get the same limit).
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -32,6 +35,7 @@ class BroadcastReader:
                 "enable.auto.commit": False,
                 "fetch.message.max.bytes": MAX_MESSAGE_BYTES,
                 "log_level": 3,
+                "logger": _KAFKA_LOG,  # an outage: one line per kind per 30 s
             }
         )
 

@@ -22,12 +22,14 @@ from pydantic import SecretStr
 from streams.backoff import Backoff
 from streams.events.decode import Rejection, deadletter_key, deadletter_record, decode_event
 from streams.events.models import AlertEvent
+from streams.quiet_logs import librdkafka_log
 from streams.router.pagerduty import PagerDutySender, Rejected, event_body, masked
 from streams.router.rules import RoutingConfig
 
 __all__ = ["AlertRouter", "RouterStats"]
 
 log = logging.getLogger(__name__)
+_KAFKA_LOG = librdkafka_log("streams.router.kafka")
 
 MAX_ALERT_BYTES = 65536
 DEADLETTER_MAX_BYTES = 16384
@@ -100,6 +102,7 @@ class AlertRouter:
                     # a 30-minute PagerDuty outage keeps one poll() in flight that long
                     "max.poll.interval.ms": 86_400_000,
                     "log_level": 3,
+                    "logger": _KAFKA_LOG,  # an outage: one line per kind per 30 s
                 }
             )
         return self._consumer
@@ -115,6 +118,7 @@ class AlertRouter:
                     "enable.idempotence": True,
                     "allow.auto.create.topics": False,
                     "log_level": 3,
+                    "logger": _KAFKA_LOG,
                 }
             )
         return self._producer

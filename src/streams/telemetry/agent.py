@@ -29,6 +29,7 @@ from streams.config.models import MetricsBasicAuth, MetricsTLS
 from streams.events.models import MAX_GPUS, MAX_NVML_ERRORS, GpuReading, TelemetryEvent
 from streams.kafka.admin import TopicSpec, ensure_topics
 from streams.metrics_server import serve_metrics
+from streams.quiet_logs import librdkafka_log
 from streams.telemetry.host import HostSampler
 from streams.telemetry.metrics import AgentMetrics
 from streams.telemetry.nvml import GpuSnapshot, Nvml, NvmlError
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-_KAFKA_LOG = logging.getLogger("streams.telemetry.kafka")
+_KAFKA_LOG = librdkafka_log("streams.telemetry.kafka")
 
 DEFAULT_TOPIC = "node-telemetry"
 DEFAULT_METRICS_PORT = 9109

@@ -33,12 +33,6 @@ def feed(d: Deployment, messages: list[tuple[int, bytes, bytes]], pause_s: float
         time.sleep(pause_s)
 
 
-def evaluations(d: Deployment, expected: dict[int, int]) -> list[dict]:
-    """Every window result, once the latest revisions count ``expected``."""
-    d.results(set(expected), timeout_s=180, counts=expected)
-    return [r for r in read_topic(d.bootstrap, d.topic("results")) if r.get("kind") == "window"]
-
-
 def test_two_workers_count_each_window_exactly_and_evaluate_it_once(deploy) -> None:
     d = deploy(partitions=PARTITIONS)
     events = generated(30_000, seed=21, span_s=1200)
@@ -47,7 +41,7 @@ def test_two_workers_count_each_window_exactly_and_evaluate_it_once(deploy) -> N
     d.wait_for_group(members=2)  # both in the group before the stream starts
     feed(d, in_time_order(events, 100), pause_s=0.05)
     expected = window_counts(events)
-    results = evaluations(d, expected)
+    results = d.evaluations(expected)
     assert {w: r["count"] for w, r in latest_revisions(results).items()} == expected
     evaluated = Counter(r["window_start"] for r in results)
     assert set(evaluated.values()) == {1}, f"evaluated more than once: {evaluated}"
@@ -70,7 +64,7 @@ def test_one_of_two_workers_killed_mid_stream_loses_and_doubles_nothing(deploy) 
     first.wait(30)
     feeder.join()
     expected = window_counts(events)
-    results = evaluations(d, expected)
+    results = d.evaluations(expected)
     assert {w: r["count"] for w, r in latest_revisions(results).items()} == expected
     # a window the killed worker evaluated may be evaluated again by the survivor (its
     # stage-2 state restored from before the result), but never on fewer events

@@ -20,7 +20,6 @@ server, the simulator waits for room in the client's queue rather than dropping.
 
 from __future__ import annotations
 
-import logging
 import math
 import sys
 import time
@@ -44,6 +43,7 @@ from streams.devtools.simulator.run_report import SimulationReport
 from streams.devtools.simulator.scenarios import Scenario, make_scenario
 from streams.errors import StreamsError
 from streams.kafka.admin import TopicSpec, ensure_topics
+from streams.quiet_logs import librdkafka_log
 
 PRODUCER_CONFIG: dict[str, Any] = {
     "partitioner": "murmur2_random",  # co-partitioning with Java/aiokafka clients
@@ -60,7 +60,7 @@ CHUNK = 2048
 CONNECT_TIMEOUT_S = 10.0
 FLUSH_TIMEOUT_S = 120.0
 REFERENCE_START = datetime(2024, 1, 1, tzinfo=UTC)
-_KAFKA_LOG = logging.getLogger("streams.devtools.simulator.kafka")
+_KAFKA_LOG = librdkafka_log("streams.devtools.simulator.kafka")
 
 
 class SimulationError(StreamsError, RuntimeError):
