@@ -282,6 +282,10 @@ class EventLogger:
             # envelopes are batched here already; single events are batched by librdkafka
             "linger.ms": linger_ms if self.single else 5,
             "queue.buffering.max.kbytes": BUFFER_KBYTES,
+            # no deadline on delivery: through a broker outage of any length the bounds
+            # are the buffer and the queue, whose overflow is dropped and counted, not
+            # librdkafka's default 5 minutes, after which every event in it was lost
+            "message.timeout.ms": 0,
             "message.max.bytes": max(1_000_000, max_bytes + 4096),
             "logger": _KAFKA_LOG,
             **config,

@@ -1,10 +1,11 @@
 """A broker outage mid-stream, on a broker of this module's own (the others' tests
-must not see it go down): the worker and a producer keep running through 30 s without
-the broker, and recover by themselves once it is back, with no event lost or doubled
-and no window evaluated twice."""
+must not see it go down): the worker and a producer keep running through 30 s (or
+STREAMS_OUTAGE_S) without the broker, and recover by themselves once it is back, with
+no event lost or doubled and no window evaluated twice."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,7 +20,9 @@ from streams.devtools.local_broker import LocalBroker, free_ports
 
 pytestmark = pytest.mark.integration
 
-OUTAGE_S = 30
+#: Seconds without the broker; STREAMS_OUTAGE_S=300 runs the five-minute case (by hand:
+#: CI runs the 30 s one).
+OUTAGE_S = float(os.environ.get("STREAMS_OUTAGE_S", "30"))
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +54,7 @@ def log_paced(logger: PredictionLogger, events: list[dict], seconds: float) -> N
         time.sleep(pause)
 
 
-def test_broker_down_for_30s_mid_stream_loses_doubles_and_reevaluates_nothing(
+def test_broker_down_mid_stream_loses_doubles_and_reevaluates_nothing(
     deploy, outage_broker: LocalBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
     d: Deployment = deploy(partitions=PARTITIONS)
