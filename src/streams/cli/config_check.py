@@ -7,6 +7,7 @@ import argparse
 from streams.cli.common import EXIT_OK, fail
 from streams.config.loading import load_config, require_references
 from streams.errors import StreamsError
+from streams.privacy.columns import redactor_for
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.file)
         require_references(config, args.file)
         for model in config.models:
-            profile = load_reference(model.reference, model.features)
+            profile = load_reference(model.reference, model.features, redactor_for(model.pii))
             where = f"{args.file}: {model.id}: {model.reference}"
             print_warnings("config check", where, reference_warnings(profile))
     except StreamsError as exc:

@@ -19,6 +19,7 @@ from streams.cli.common import (
 )
 from streams.config.loading import load_config
 from streams.errors import StreamsError
+from streams.privacy.columns import redact_columns, redactor_for
 
 PUBLISH_DESCRIPTION = (
     "Publish the configured reference of a model, or a new one profiled "
@@ -47,10 +48,13 @@ def build(args: argparse.Namespace) -> int:
     )
 
     try:
-        types = None
+        types, redactor = None, None
         if args.config:
-            types = select_model(load_config(args.config), args.config, args.model).features
+            model = select_model(load_config(args.config), args.config, args.model)
+            types, redactor = model.features, redactor_for(model.pii)
         columns = read_columns(Path(args.input), categorical=categorical_names(types))
+        if redactor is not None:  # live events arrive redacted: so must the reference
+            columns = redact_columns(redactor, columns)
         with tqdm(
             total=len(types or columns), desc="profiling features", unit="feature", disable=None
         ) as bar:
@@ -78,10 +82,13 @@ def publish(args: argparse.Namespace) -> int:
     try:
         config = with_overrides(load_config(args.config), args)
         model = select_model(config, args.config, args.model)
-        profile = load_reference(model.reference, model.features)
+        redactor = redactor_for(model.pii)
+        profile = load_reference(model.reference, model.features, redactor)
         if args.input:
             names = categorical_names(model.features)
             columns = read_columns(Path(args.input), categorical=names)
+            if redactor is not None:
+                columns = redact_columns(redactor, columns)
             profile = build_profile(columns, model.features, source=args.input, bins_from=profile)
         topic = config.kafka.topics.references
         wait_for_kafka(config.kafka.bootstrap, args, "reference publish")

@@ -37,6 +37,7 @@ from streams.client.metrics import RateLimitedLog, metrics_for
 from streams.client.queue import DropQueue
 from streams.events.envelope import MAX_BATCH_BYTES, BatchKind
 from streams.kafka.partitioner import partition_for, partitions_for
+from streams.privacy.redaction import Redactor
 from streams.quiet_logs import librdkafka_log
 
 log = logging.getLogger("streams.client")
@@ -75,7 +76,8 @@ class EventLogger:
     it from the topic's metadata (then refreshed every ``metadata_refresh_s``).
     ``when_full="wait"`` makes ``log()`` wait for room instead of dropping: for batch
     jobs, never for a model server. ``producer`` replaces the confluent-kafka Producer
-    (tests).
+    (tests). ``redact`` (``Redactor.from_config(model.pii)``) applies the model's
+    redaction rules to every event before it is encoded.
     """
 
     kind: ClassVar[BatchKind]
@@ -99,6 +101,7 @@ class EventLogger:
         when_full: Literal["drop", "wait"] = "drop",
         log_every_s: float = 10.0,
         producer: Any = None,
+        redact: Redactor | None = None,
     ) -> None:
         if when_full not in ("drop", "wait"):
             raise ValueError(f"when_full must be 'drop' or 'wait', got {when_full!r}")
@@ -106,6 +109,7 @@ class EventLogger:
             raise ValueError(f"partitions must be >= 1, got {partitions}")
         self.topic = topic or self.default_topic
         self.single = single
+        self._redact = redact
         self._batcher = Batcher(self.kind, max_events, max_bytes, linger_ms / 1000)
         self._max_value = min(self._batcher.max_event_bytes, MAX_BATCH_BYTES)
         self._queue = DropQueue(queue_size)
@@ -154,7 +158,12 @@ class EventLogger:
 
     def log(self, event: Mapping[str, Any] | BaseModel) -> bool:
         """Queue one event; False when it was dropped (counted). Raises InvalidEvent
-        for something that is not an event of this kind."""
+        for something that is not an event of this kind. With ``redact``, the event
+        is redacted first: its personal data never leaves the process."""
+        if self._redact is not None:
+            if isinstance(event, BaseModel):
+                event = event.model_dump(mode="json", exclude_none=True)
+            event = self._redact.apply(event)
         return self._enqueue(*encode_event(self.kind, event))
 
     def log_json(self, prediction_id: str, value: bytes) -> bool:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from streams.privacy.redaction import BucketRule, MaskRule, PiiConfig
 from streams.sketches.performance import SCORE_BINS
 
 FeatureType = Literal["numeric", "categorical"]
@@ -329,10 +330,33 @@ class ModelConfig(_Strict):
     latency_slo: LatencySLO | None = Field(
         default=None, description="No latency alerts when absent."
     )
+    pii: PiiConfig | None = Field(
+        default=None, description="Redaction rules per field (docs/privacy.md)."
+    )
 
     @model_validator(mode="after")
     def _drift_methods_apply(self) -> ModelConfig:
         _check_methods(self.features, self.drift)
+        return self
+
+    @model_validator(mode="after")
+    def _pii_rules_fit(self) -> ModelConfig:
+        """A hash makes a string, a bucket edge a number: each only for its kind."""
+        for path, rule in (self.pii.fields if self.pii else {}).items():
+            section, _, name = path.partition(".")
+            if section != "features":
+                continue
+            kind = self.features.get(name)
+            if kind is None:
+                if rule == "drop":  # sent by the server, not monitored: kept off the topic
+                    continue
+                raise ValueError(f"pii.fields: {path!r} is not a feature of model {self.id!r}")
+            if rule == "drop":
+                raise ValueError(f"pii.fields: {path!r} is monitored: remove it from features")
+            if (rule == "hash" or isinstance(rule, MaskRule)) and kind == "numeric":
+                raise ValueError(f"pii.fields: {path!r} is numeric: bucketize it")
+            if isinstance(rule, BucketRule) and kind == "categorical":
+                raise ValueError(f"pii.fields: {path!r} is categorical: hash or mask it")
         return self
 
 

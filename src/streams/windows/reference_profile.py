@@ -20,6 +20,8 @@ import orjson
 from streams.codec import pack, unpack
 from streams.errors import StreamsError
 from streams.offline.columns import Column, TextColumn
+from streams.privacy.columns import redact_columns
+from streams.privacy.redaction import Redactor
 from streams.sketches import CategoricalSketch, NumericSketch
 from streams.sketches import FeatureSketch as Sketch
 from streams.sketches.categories import looks_float_coded, looks_unbounded
@@ -289,8 +291,13 @@ def reference_warnings(profile: ReferenceProfile) -> list[str]:
     return lines
 
 
-def load_reference(path: Path, types: Mapping[str, FeatureType] | None = None) -> ReferenceProfile:
-    """Load a stored profile (.json) or profile a data file on the fly."""
+def load_reference(
+    path: Path,
+    types: Mapping[str, FeatureType] | None = None,
+    redactor: Redactor | None = None,
+) -> ReferenceProfile:
+    """Load a stored profile (.json) or profile a data file on the fly, under the
+    model's redaction rules (a .json profile was built under them already)."""
     if not path.exists():
         raise ReferenceProfileError(f"{path}: reference not found")
     if path.suffix == ".json":
@@ -299,6 +306,8 @@ def load_reference(path: Path, types: Mapping[str, FeatureType] | None = None) -
         from streams.offline.columns import read_columns
 
         columns = read_columns(path, categorical=categorical_names(types))
+        if redactor is not None:
+            columns = redact_columns(redactor, columns)
         profile = build_profile(columns, types, source=str(path))
     else:
         raise ReferenceProfileError(

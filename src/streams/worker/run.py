@@ -15,6 +15,7 @@ from streams.events.models import AlertEvent
 from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
 from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG, MAX_MESSAGE_BYTES, BroadcastReader
 from streams.metrics_server import metrics_url, serve_metrics
+from streams.privacy.columns import redactor_for
 from streams.quiet_logs import rate_limit
 from streams.windows.reference_profile import load_reference
 from streams.windows.stage1 import ModelSpec
@@ -49,7 +50,10 @@ def topic_specs(config: MonitorConfig) -> dict[str, TopicSpec]:
 
 
 def load_models(config: MonitorConfig) -> dict[str, ModelSpec]:
-    return {m.id: ModelSpec(m, load_reference(m.reference, m.features)) for m in config.models}
+    return {
+        m.id: ModelSpec(m, load_reference(m.reference, m.features, redactor_for(m.pii)))
+        for m in config.models
+    }
 
 
 def alert_line(alert: AlertEvent) -> str:

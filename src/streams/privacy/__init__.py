@@ -1,0 +1,1 @@
+"""Personal data kept out of the pipeline: per-field redaction rules (redaction.py)."""
