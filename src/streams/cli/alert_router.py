@@ -59,6 +59,12 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
         help="consumer group; its committed offsets are the router's progress "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--audit-topic",
+        default="audit",
+        help="where the routes file's hash and each delivery are recorded (docs/audit.md; "
+        "default: %(default)s)",
+    )
 
 
 def _add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,6 +107,17 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def _audit(args: argparse.Namespace) -> Any:
+    """The router's audit chain, opened with the routes file it loaded."""
+    from streams.audit.records import file_sha256
+    from streams.audit.writer import AuditLog
+
+    audit = AuditLog("router", args.bootstrap, args.audit_topic)
+    details = {"path": args.routes, "sha256": file_sha256(args.routes), "group": args.group}
+    audit.append("config_loaded", details)
+    return audit
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``streams alert-router``."""
     configure_logging(args.loglevel)
@@ -125,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         sender=PagerDutySender(args.url, backoff=backoff, timeout_s=args.http_timeout),
         dry_run=args.dry_run,
         start=args.start,
+        audit=None if args.dry_run else _audit(args),
     )
     log = logging.getLogger("streams.router")
     log.info("routing %s on %s to %s (group %s)", args.topic, args.bootstrap, args.url, args.group)
@@ -135,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
         except StreamsError as exc:
             return fail(str(exc), "alert-router")
         stats = router.run(stop)
+    if router.audit is not None:
+        router.audit.close()
     log.info(
         "stopped: %d delivered, %d dead-lettered, %d dropped, %d silenced, %d printed",
         stats.delivered,

@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
             loglevel=args.loglevel,
             log_file=None if str(log_file) == "-" else log_file,
             status_every_s=args.status_every,
+            config_path=args.config,
         )
     except StreamsError as exc:
         return fail(str(exc), "worker")

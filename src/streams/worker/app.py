@@ -20,6 +20,7 @@ from streams.events.models import AlertEvent
 from streams.kafka.broadcast import MAX_MESSAGE_BYTES, BroadcastReader
 from streams.windows.reference_updates import accept
 from streams.windows.stage1 import ModelSpec
+from streams.worker.audit import WorkerAudit
 from streams.worker.context import Context, Tables, Topics
 from streams.worker.labels import LabelsAgent
 from streams.worker.metrics import PipelineMetrics
@@ -65,6 +66,7 @@ class Pipeline:
         on_alert: Callable[[AlertEvent], None] | None = None,
         references: BroadcastReader | None = None,
         silences: BroadcastReader | None = None,
+        audit: WorkerAudit | None = None,
     ) -> None:
         self.app = app = build_app(config, num_partitions)
         self.references, self.silences = references, silences
@@ -77,6 +79,7 @@ class Pipeline:
             metrics,
             on_alert,
             silences,
+            audit,
         )
         for model_id, spec in self.ctx.models.items():
             metrics.window_duration.labels(model_id).set(spec.config.window_s)

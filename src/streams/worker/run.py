@@ -10,6 +10,7 @@ from typing import Any
 
 import faust
 
+from streams.audit.writer import AUDIT_TOPIC_CONFIG
 from streams.config.models import MonitorConfig
 from streams.events.models import AlertEvent
 from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
@@ -19,6 +20,7 @@ from streams.quiet_logs import rate_limit
 from streams.windows.reference_profile import load_reference
 from streams.windows.stage1 import ModelSpec
 from streams.worker.app import Pipeline
+from streams.worker.audit import WorkerAudit
 from streams.worker.context import TABLES
 from streams.worker.metrics import PipelineMetrics
 from streams.worker.status import DEFAULT_EVERY_S, StatusLine, topic_lag
@@ -41,6 +43,7 @@ def topic_specs(config: MonitorConfig) -> dict[str, TopicSpec]:
     specs |= {name: TopicSpec(n, INTERNAL) for name in (t.partials, t.results)}
     specs[t.references] = TopicSpec(1, BROADCAST_TOPIC_CONFIG)
     specs[t.silences] = TopicSpec(1, BROADCAST_TOPIC_CONFIG)
+    specs[t.audit] = TopicSpec(1, AUDIT_TOPIC_CONFIG)  # one partition: one total order
     # created here, not left to Faust, so a broker's auto-creation can never make them
     # with another partition count than their source topics
     for table in TABLES:
@@ -63,6 +66,7 @@ def build_pipeline(
     config: MonitorConfig,
     metrics: PipelineMetrics,
     on_alert: Callable[[AlertEvent], None] | None = None,
+    audit: WorkerAudit | None = None,
 ) -> Pipeline:
     bootstrap = config.kafka.bootstrap
     ensure_topics(bootstrap, topic_specs(config))
@@ -71,7 +75,7 @@ def build_pipeline(
     references = BroadcastReader(bootstrap, config.kafka.topics.references)
     silences = BroadcastReader(bootstrap, config.kafka.topics.silences)
     models = load_models(config)
-    pipeline = Pipeline(config, models, partitions, metrics, on_alert, references, silences)
+    pipeline = Pipeline(config, models, partitions, metrics, on_alert, references, silences, audit)
     pipeline.apply_references(references.load())
     silences.load()
     return pipeline
@@ -83,6 +87,7 @@ def run_worker(
     loglevel: str = "warning",
     log_file: Path | None = None,
     status_every_s: float = DEFAULT_EVERY_S,
+    config_path: str | None = None,
 ) -> int:
     """Run until SIGTERM or Ctrl-C; Faust commits offsets and flushes tables on the way out.
 
@@ -97,7 +102,9 @@ def run_worker(
         if print_alerts:
             print(alert_line(alert), flush=True)
 
-    pipeline = build_pipeline(config, metrics, on_alert)
+    audit = WorkerAudit(config)
+    pipeline = build_pipeline(config, metrics, on_alert, audit)
+    audit.config_loaded(config, config_path)
     worker_config = config.worker
     host, port, tls = (
         worker_config.metrics_host,
@@ -121,7 +128,10 @@ def run_worker(
         pipeline.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, **quiet
     )
     worker.spinner = None  # its cursor codes garble the alert lines in logs and pipes
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    finally:
+        audit.log.close()
     return 0
 
 
