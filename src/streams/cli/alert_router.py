@@ -11,6 +11,7 @@ from streams.cli.common import (
     add_bootstrap_argument,
     add_connect_timeout_argument,
     add_documented_command,
+    add_log_format_argument,
     add_loglevel_argument,
     configure_logging,
     fail,
@@ -103,6 +104,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     _add_delivery_arguments(parser)
     add_connect_timeout_argument(parser, forever=True)
     add_loglevel_argument(parser)
+    add_log_format_argument(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -120,8 +122,9 @@ def _audit(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``streams alert-router``."""
-    configure_logging(args.loglevel)
+    configure_logging(args.loglevel, args.log_format)
     from streams.backoff import Backoff
+    from streams.json_logs import register_secret
     from streams.router.pagerduty import PagerDutySender
     from streams.router.rules import load_routes, resolve_keys
     from streams.router.service import AlertRouter
@@ -129,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         routes = load_routes(args.routes)
         keys = resolve_keys(routes, args.routes, allow_missing=args.dry_run)
+        for key in keys.values():
+            if key is not None:  # from a secret file too: masked in every log line
+                register_secret(key.get_secret_value())
         backoff = Backoff(base_s=args.backoff_base, cap_s=max(args.backoff_cap, args.backoff_base))
     except (StreamsError, ValueError) as exc:
         return fail(str(exc), "alert-router")

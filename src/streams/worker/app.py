@@ -126,13 +126,23 @@ class Pipeline:
         current = {m: spec.reference for m, spec in models.items()}
         for update in accept(published, current):
             if update.profile is None:
-                log.error("published reference of %s refused: %s", update.model_id, update.reason)
+                log.error(
+                    "published reference of %s refused: %s",
+                    update.model_id,
+                    update.reason,
+                    extra={"model": update.model_id},
+                )
                 metrics.reference_updates.labels(update.model_id, "refused").inc()
                 continue
             models[update.model_id] = ModelSpec(models[update.model_id].config, update.profile)
             self.partials.forget_reference(update.model_id)
             metrics.reference_updates.labels(update.model_id, "applied").inc()
-            log.warning("reference of %s switched to %s", update.model_id, update.profile.source)
+            log.warning(
+                "reference of %s switched to %s",
+                update.model_id,
+                update.profile.source,
+                extra={"model": update.model_id},
+            )
 
     async def _poll_broadcasts(self) -> None:
         if self.silences is not None:

@@ -23,6 +23,7 @@ from typing import Any
 import faust
 from faust.types import TP
 
+from streams.json_logs import log_fields
 from streams.labels.join import pending_record
 from streams.labels.pending import batch_key, index_writer
 from streams.windows.stage1 import PartitionState, Stage1
@@ -71,7 +72,8 @@ class PredictionsAgent:
             async with self.lock:
                 await self.wake_lagging()
                 for partition, batch in by_partition(events).items():
-                    await self.ingest(partition, batch)
+                    with log_fields(partition=partition):
+                        await self.ingest(partition, batch)
 
     def state(self, partition: int) -> PartitionState:
         state = self.states.get(partition)
