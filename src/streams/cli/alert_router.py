@@ -11,6 +11,7 @@ from streams.cli.common import (
     add_bootstrap_argument,
     add_connect_timeout_argument,
     add_documented_command,
+    add_log_format_argument,
     add_loglevel_argument,
     configure_logging,
     fail,
@@ -59,6 +60,12 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
         help="consumer group; its committed offsets are the router's progress "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--audit-topic",
+        default="audit",
+        help="where the routes file's hash and each delivery are recorded (docs/audit.md; "
+        "default: %(default)s)",
+    )
 
 
 def _add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,14 +104,27 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     _add_delivery_arguments(parser)
     add_connect_timeout_argument(parser, forever=True)
     add_loglevel_argument(parser)
+    add_log_format_argument(parser)
     parser.set_defaults(func=run)
     return parser
 
 
+def _audit(args: argparse.Namespace) -> Any:
+    """The router's audit chain, opened with the routes file it loaded."""
+    from streams.audit.records import file_sha256
+    from streams.audit.writer import AuditLog
+
+    audit = AuditLog("router", args.bootstrap, args.audit_topic)
+    details = {"path": args.routes, "sha256": file_sha256(args.routes), "group": args.group}
+    audit.append("config_loaded", details)
+    return audit
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``streams alert-router``."""
-    configure_logging(args.loglevel)
+    configure_logging(args.loglevel, args.log_format)
     from streams.backoff import Backoff
+    from streams.json_logs import register_secret
     from streams.router.pagerduty import PagerDutySender
     from streams.router.rules import load_routes, resolve_keys
     from streams.router.service import AlertRouter
@@ -112,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         routes = load_routes(args.routes)
         keys = resolve_keys(routes, args.routes, allow_missing=args.dry_run)
+        for key in keys.values():
+            if key is not None:  # from a secret file too: masked in every log line
+                register_secret(key.get_secret_value())
         backoff = Backoff(base_s=args.backoff_base, cap_s=max(args.backoff_cap, args.backoff_base))
     except (StreamsError, ValueError) as exc:
         return fail(str(exc), "alert-router")
@@ -125,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         sender=PagerDutySender(args.url, backoff=backoff, timeout_s=args.http_timeout),
         dry_run=args.dry_run,
         start=args.start,
+        audit=None if args.dry_run else _audit(args),
     )
     log = logging.getLogger("streams.router")
     log.info("routing %s on %s to %s (group %s)", args.topic, args.bootstrap, args.url, args.group)
@@ -135,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         except StreamsError as exc:
             return fail(str(exc), "alert-router")
         stats = router.run(stop)
+    if router.audit is not None:
+        router.audit.close()
     log.info(
         "stopped: %d delivered, %d dead-lettered, %d dropped, %d silenced, %d printed",
         stats.delivered,

@@ -159,13 +159,23 @@ def add_loglevel_argument(
     parser.add_argument("--loglevel", default=default, choices=list(LOGLEVELS), help=help)
 
 
-def configure_logging(level: str) -> None:
-    """One log format on stderr for the long-running commands."""
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+def add_log_format_argument(parser: argparse.ArgumentParser) -> None:
+    """``--log-format``: the long-running commands' own logs as text or JSON lines."""
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="text, or one JSON object per line for a log shipper (default: text on a "
+        "terminal, json otherwise; fields: docs/logging.md)",
     )
+
+
+def configure_logging(level: str, log_format: str | None = "text") -> None:
+    """One log format on stderr for the long-running commands, secrets masked."""
+    from streams.json_logs import formatter, resolve_format
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(resolve_format(log_format)))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from streams.cli import (
     alert_router,
+    audit,
     config_check,
     demo,
     drift,
@@ -40,6 +41,7 @@ COMMANDS = (
     drift,
     postmortem,
     silence,
+    audit,
 )
 
 EXAMPLES = """examples:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from streams.cli.common import (
     EXIT_OK,
@@ -18,8 +19,12 @@ from streams.cli.common import (
     with_overrides,
 )
 from streams.config.loading import load_config
+from streams.config.models import MonitorConfig
 from streams.errors import StreamsError
 from streams.privacy.columns import redact_columns, redactor_for
+
+if TYPE_CHECKING:
+    from streams.windows.reference_profile import ReferenceProfile
 
 PUBLISH_DESCRIPTION = (
     "Publish the configured reference of a model, or a new one profiled "
@@ -69,6 +74,21 @@ def build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _audit_publish(config: MonitorConfig, model_id: str, profile: ReferenceProfile) -> None:
+    """The publish on the audit log, with the SHA-256 of the profile's bytes."""
+    import hashlib
+
+    from streams.audit.oneshot import record_action
+
+    details = {
+        "model": model_id,
+        "source": str(profile.source),
+        "rows": profile.rows,
+        "sha256": hashlib.sha256(profile.to_json()).hexdigest(),
+    }
+    record_action(config, "reference publish", "reference_published", details)
+
+
 def publish(args: argparse.Namespace) -> int:
     """Handler of ``streams reference publish``: running workers switch to the profile."""
     from streams.offline.columns import read_columns
@@ -93,6 +113,7 @@ def publish(args: argparse.Namespace) -> int:
         topic = config.kafka.topics.references
         wait_for_kafka(config.kafka.bootstrap, args, "reference publish")
         size = publish_reference(config.kafka.bootstrap, topic, model.id, profile)
+        _audit_publish(config, model.id, profile)
     except (StreamsError, ValueError, OSError) as exc:
         return fail(str(exc))
     print(

@@ -17,6 +17,7 @@ from streams.cli.common import (
     wait_for_kafka,
 )
 from streams.config.loading import ConfigError, load_config
+from streams.config.models import MonitorConfig
 from streams.errors import StreamsError
 from streams.events.models import AlertCategory, Silence
 from streams.kafka.errors import BrokerError
@@ -83,6 +84,14 @@ def _silence(args: argparse.Namespace, now: datetime) -> Silence:
     )
 
 
+def _audit(config: MonitorConfig, bootstrap: str, action: str, details: dict) -> None:
+    """The operator's action on the audit log (a warning line if it cannot be written)."""
+    from streams.audit.oneshot import record_action
+
+    kafka = config.kafka.model_copy(update={"bootstrap": bootstrap})
+    record_action(config.model_copy(update={"kafka": kafka}), "silence", action, details)
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``streams silence``: one line of output, exit 1 on any error."""
     now = datetime.now(UTC)
@@ -101,8 +110,10 @@ def run(args: argparse.Namespace) -> int:
         if silence is None:  # remove
             _produce(bootstrap, topic, key, None)
             print(f"removed the silence of {args.model} {args.category}")
+            _audit(config, bootstrap, "silence_removed", {"key": key})
             return EXIT_OK
         _produce(bootstrap, topic, key, silence.model_dump_json().encode())
+        _audit(config, bootstrap, "silence_added", silence.model_dump(mode="json"))
     except (StreamsError, ValueError) as exc:  # ValueError: pydantic's ValidationError too
         return fail(str(exc), "silence")
     print(

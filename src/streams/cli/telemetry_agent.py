@@ -10,6 +10,7 @@ from streams.cli.common import (
     EXIT_OK,
     add_bootstrap_argument,
     add_documented_command,
+    add_log_format_argument,
     add_loglevel_argument,
     configure_logging,
     fail,
@@ -82,13 +83,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="sample once, print the event as JSON on stdout and exit; no Kafka, no /metrics",
     )
     add_loglevel_argument(parser)
+    add_log_format_argument(parser)
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``streams telemetry-agent``."""
-    configure_logging(args.loglevel)
+    configure_logging(args.loglevel, args.log_format)
     from streams.telemetry.agent import TelemetryAgent
     from streams.telemetry.metrics import agent_registry
 

@@ -9,6 +9,7 @@ from streams.cli.common import (
     EXIT_INTERRUPTED,
     add_bootstrap_override,
     add_connect_timeout_argument,
+    add_log_format_argument,
     add_loglevel_argument,
     config_or_demo,
     fail,
@@ -18,6 +19,7 @@ from streams.cli.common import (
 )
 from streams.config.loading import require_references
 from streams.errors import StreamsError
+from streams.json_logs import resolve_format
 from streams.worker.status import DEFAULT_EVERY_S
 
 DESCRIPTION = (
@@ -42,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
             loglevel=args.loglevel,
             log_file=None if str(log_file) == "-" else log_file,
             status_every_s=args.status_every,
+            config_path=args.config,
+            log_format=resolve_format(args.log_format),
         )
     except StreamsError as exc:
         return fail(str(exc), "worker")
@@ -74,6 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "own warnings, alerts and status; '-' logs everything to the terminal "
         "(default: worker.data_dir/worker.log)",
     )
+    add_log_format_argument(p)
     add_loglevel_argument(
         p, default="warning", help="least severe records logged (default: %(default)s)"
     )

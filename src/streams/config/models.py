@@ -379,6 +379,7 @@ class TopicsConfig(_Strict):
     references: str = "references"
     silences: str = "silences"
     node_telemetry: str = "node-telemetry"
+    audit: str = "audit"
 
 
 def prefixed_topics(prefix: str) -> dict[str, str]:

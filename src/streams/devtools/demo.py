@@ -190,6 +190,7 @@ class _Run:
         worker = _spawn(
             "worker", "--config", str(config_path), "--print-alerts",
             "--log-file", str(directory / "worker.log"),
+            "--log-format", "text",
             stdout=subprocess.PIPE, log=logs[0],
         )  # fmt: skip
         lines = _WorkerLines(worker, started)

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from pydantic import SecretStr
 
+from streams.audit.writer import AuditLog
 from streams.backoff import Backoff
 from streams.events.decode import Rejection, deadletter_key, deadletter_record, decode_event
 from streams.events.models import AlertEvent
@@ -64,6 +65,7 @@ class AlertRouter:
         out: TextIO | None = None,
         consumer: Any = None,
         producer: Any = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.routes = routes
         self._keys = keys
@@ -79,6 +81,7 @@ class AlertRouter:
         self._consumer = consumer
         self._producer = producer
         self._retry = Backoff(base_s=0.5, cap_s=30.0)
+        self.audit = audit
 
     def __repr__(self) -> str:
         return (
@@ -217,6 +220,10 @@ class AlertRouter:
             detail = f"PagerDuty answered {result.status}: {result.body}"
             return self._deadletter(msg, Rejection("pagerduty_rejected", detail), stop)
         self.stats.delivered += 1
+        if self.audit is not None:
+            delivery = {"dedup_key": alert.dedup_key, "event_action": body["event_action"]}
+            delivery |= {"model": alert.model_id, "team": decision.route.team}
+            self.audit.append("pagerduty_delivery", delivery | {"rule": str(decision.rule)})
         log.info(
             "%s %r delivered to %s (%s)",
             body["event_action"],

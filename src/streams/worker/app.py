@@ -20,6 +20,7 @@ from streams.events.models import AlertEvent
 from streams.kafka.broadcast import MAX_MESSAGE_BYTES, BroadcastReader
 from streams.windows.reference_updates import accept
 from streams.windows.stage1 import ModelSpec
+from streams.worker.audit import WorkerAudit
 from streams.worker.context import Context, Tables, Topics
 from streams.worker.labels import LabelsAgent
 from streams.worker.metrics import PipelineMetrics
@@ -65,6 +66,7 @@ class Pipeline:
         on_alert: Callable[[AlertEvent], None] | None = None,
         references: BroadcastReader | None = None,
         silences: BroadcastReader | None = None,
+        audit: WorkerAudit | None = None,
     ) -> None:
         self.app = app = build_app(config, num_partitions)
         self.references, self.silences = references, silences
@@ -77,6 +79,7 @@ class Pipeline:
             metrics,
             on_alert,
             silences,
+            audit,
         )
         for model_id, spec in self.ctx.models.items():
             metrics.window_duration.labels(model_id).set(spec.config.window_s)
@@ -123,13 +126,23 @@ class Pipeline:
         current = {m: spec.reference for m, spec in models.items()}
         for update in accept(published, current):
             if update.profile is None:
-                log.error("published reference of %s refused: %s", update.model_id, update.reason)
+                log.error(
+                    "published reference of %s refused: %s",
+                    update.model_id,
+                    update.reason,
+                    extra={"model": update.model_id},
+                )
                 metrics.reference_updates.labels(update.model_id, "refused").inc()
                 continue
             models[update.model_id] = ModelSpec(models[update.model_id].config, update.profile)
             self.partials.forget_reference(update.model_id)
             metrics.reference_updates.labels(update.model_id, "applied").inc()
-            log.warning("reference of %s switched to %s", update.model_id, update.profile.source)
+            log.warning(
+                "reference of %s switched to %s",
+                update.model_id,
+                update.profile.source,
+                extra={"model": update.model_id},
+            )
 
     async def _poll_broadcasts(self) -> None:
         if self.silences is not None:

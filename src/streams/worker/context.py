@@ -21,6 +21,7 @@ from streams.events.decode import deadletter_key, deadletter_record
 from streams.events.models import AlertEvent
 from streams.kafka.broadcast import BroadcastReader
 from streams.windows.stage1 import DeadLetter, ModelSpec, Output
+from streams.worker.audit import WorkerAudit
 from streams.worker.coalesced_table import CoalescedTable
 from streams.worker.deadletters import send_until_acked
 from streams.worker.metrics import PipelineMetrics
@@ -103,6 +104,7 @@ class Context:
     metrics: PipelineMetrics
     on_alert: Callable[[AlertEvent], None] | None = None
     silences: BroadcastReader | None = None
+    audit: WorkerAudit | None = None
 
     async def send_output(
         self, out: Output, partition: int, source: str | None = None

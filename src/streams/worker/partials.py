@@ -50,7 +50,10 @@ class PartialsAgent:
                 try:
                     body = unpack_partial(e.value)
                 except FormatError as error:
-                    log.error("partial at offset %s refused: %s", e.message.offset, error)
+                    where = {"partition": e.message.partition}
+                    log.error(
+                        "partial at offset %s refused: %s", e.message.offset, error, extra=where
+                    )
                     self.ctx.metrics.refused_partials.inc()
                     continue
                 if body.get("model_id") in self.ctx.models:  # else: removed from the config

@@ -23,6 +23,7 @@ from typing import Any
 import faust
 from faust.types import TP
 
+from streams.json_logs import log_fields
 from streams.labels.join import pending_record
 from streams.labels.pending import batch_key, index_writer
 from streams.windows.stage1 import PartitionState, Stage1
@@ -58,6 +59,12 @@ class PredictionsAgent:
         }
         self.events = {m: ctx.metrics.events.labels(m) for m in ctx.models}
         self.latency = {m: ctx.metrics.latency.labels(m) for m in ctx.models}
+        audit = ctx.audit
+        self.versions = audit.versions if audit is not None else set()
+        self.new_version = audit.model_version if audit is not None else self.versions_seen
+
+    def versions_seen(self, model_id: str, version: str) -> None:
+        self.versions.add((model_id, version))  # no audit log: only remembered
 
     async def agent(self, stream: faust.StreamT) -> None:
         worker = self.ctx.config.worker
@@ -65,7 +72,8 @@ class PredictionsAgent:
             async with self.lock:
                 await self.wake_lagging()
                 for partition, batch in by_partition(events).items():
-                    await self.ingest(partition, batch)
+                    with log_fields(partition=partition):
+                        await self.ingest(partition, batch)
 
     def state(self, partition: int) -> PartitionState:
         state = self.states.get(partition)
@@ -92,6 +100,8 @@ class PredictionsAgent:
             accepted, outputs = self.stage1.process(state, e.message.offset, e.key, e.value)
             for event, ts in accepted:
                 counts[event.model_id] += 1
+                if (event.model_id, event.model_version) not in self.versions:
+                    self.new_version(event.model_id, event.model_version)
                 cohorts = self.cohorts.get(event.model_id)
                 if cohorts is not None:
                     pending[event.prediction_id] = pending_record(event, cohorts, partition, ts)

@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from mode.utils.logging import DEFAULT_FORMAT as FAUST_FORMAT
 
+from streams.audit.writer import AUDIT_TOPIC_CONFIG
 from streams.config.models import MonitorConfig
 from streams.events.models import AlertEvent
+from streams.json_logs import JsonFormatter, TextFormatter
 from streams.kafka.admin import TopicSpec, ensure_topics, topic_partition_count
 from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG, MAX_MESSAGE_BYTES, BroadcastReader
 from streams.metrics_server import metrics_url, serve_metrics
@@ -20,6 +23,7 @@ from streams.quiet_logs import rate_limit
 from streams.windows.reference_profile import load_reference
 from streams.windows.stage1 import ModelSpec
 from streams.worker.app import Pipeline
+from streams.worker.audit import WorkerAudit
 from streams.worker.context import TABLES
 from streams.worker.metrics import PipelineMetrics
 from streams.worker.status import DEFAULT_EVERY_S, StatusLine, topic_lag
@@ -42,6 +46,7 @@ def topic_specs(config: MonitorConfig) -> dict[str, TopicSpec]:
     specs |= {name: TopicSpec(n, INTERNAL) for name in (t.partials, t.results)}
     specs[t.references] = TopicSpec(1, BROADCAST_TOPIC_CONFIG)
     specs[t.silences] = TopicSpec(1, BROADCAST_TOPIC_CONFIG)
+    specs[t.audit] = TopicSpec(1, AUDIT_TOPIC_CONFIG)  # one partition: one total order
     # created here, not left to Faust, so a broker's auto-creation can never make them
     # with another partition count than their source topics
     for table in TABLES:
@@ -67,6 +72,7 @@ def build_pipeline(
     config: MonitorConfig,
     metrics: PipelineMetrics,
     on_alert: Callable[[AlertEvent], None] | None = None,
+    audit: WorkerAudit | None = None,
 ) -> Pipeline:
     bootstrap = config.kafka.bootstrap
     ensure_topics(bootstrap, topic_specs(config))
@@ -75,7 +81,7 @@ def build_pipeline(
     references = BroadcastReader(bootstrap, config.kafka.topics.references)
     silences = BroadcastReader(bootstrap, config.kafka.topics.silences)
     models = load_models(config)
-    pipeline = Pipeline(config, models, partitions, metrics, on_alert, references, silences)
+    pipeline = Pipeline(config, models, partitions, metrics, on_alert, references, silences, audit)
     pipeline.apply_references(references.load())
     silences.load()
     return pipeline
@@ -87,6 +93,8 @@ def run_worker(
     loglevel: str = "warning",
     log_file: Path | None = None,
     status_every_s: float = DEFAULT_EVERY_S,
+    config_path: str | None = None,
+    log_format: str = "text",
 ) -> int:
     """Run until SIGTERM or Ctrl-C; Faust commits offsets and flushes tables on the way out.
 
@@ -101,7 +109,9 @@ def run_worker(
         if print_alerts:
             print(alert_line(alert), flush=True)
 
-    pipeline = build_pipeline(config, metrics, on_alert)
+    audit = WorkerAudit(config)
+    pipeline = build_pipeline(config, metrics, on_alert, audit)
+    audit.config_loaded(config, config_path)
     worker_config = config.worker
     host, port, tls = (
         worker_config.metrics_host,
@@ -119,13 +129,21 @@ def run_worker(
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         quiet = {"logfile": str(log_file)}
-        pipeline.app.conf.loghandlers = [_own_warnings_handler()]
+        pipeline.app.conf.loghandlers = [_own_warnings_handler(log_format)]
         print(f"log: {log_file}", file=sys.stderr, flush=True)
     worker = faust.Worker(
-        pipeline.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, **quiet
+        pipeline.app,
+        loglevel=loglevel,
+        quiet=True,
+        redirect_stdouts=False,
+        logging_config=_formatters(log_format),
+        **quiet,
     )
     worker.spinner = None  # its cursor codes garble the alert lines in logs and pipes
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    finally:
+        audit.log.close()
     return 0
 
 
@@ -138,11 +156,24 @@ def _print_status_lines(app: faust.App, status: StatusLine, topic: str, every_s:
     app.timer(interval=every_s)(print_status)
 
 
-def _own_warnings_handler() -> logging.Handler:
+def _formatters(log_format: str) -> dict[str, Any]:
+    """Faust's logging setup with our formatter in place of its own (secrets masked),
+    for the log file and the terminal alike."""
+    if log_format == "json":
+        ours = {"()": "streams.json_logs.JsonFormatter"}
+    else:  # Faust's own line, which `streams demo` looks for errors in
+        ours = {"()": "streams.json_logs.TextFormatter", "fmt": FAUST_FORMAT}
+    return {"merge": True, "version": 1, "formatters": {"default": ours, "colored": ours}}
+
+
+def _own_warnings_handler(log_format: str = "text") -> logging.Handler:
     """stderr for the worker's own warnings and anything critical; the rest of the log
     is the file's."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(TextFormatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(
         lambda r: (
             r.levelno >= logging.CRITICAL
