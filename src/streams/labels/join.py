@@ -13,6 +13,12 @@ Exactly once: a batch's partial goes into the partition's state (the outbox) in 
 same save as its offset and the pending marks; it is sent after the save and resent
 after a restart, and stage 2 drops a sequence number it has seen.
 
+Sampling (streams/sampling): only the label tier's predictions are stored. A label
+that finds no record and whose prediction id the label tier does not keep is counted
+``unsampled``, not ``orphan``; a record carries its inclusion probability, and each
+(window, cohort) gets a Horvitz-Thompson tally of its pairs (correct decisions, or
+absolute errors) beside the performance sketch.
+
 Clock skew: a label further ahead of the worker's clock than the skew bound is
 dead-lettered as ``future_timestamp`` (else it would look early, and be deferred, for
 ever). An old label is not refused: its time only measures the label's delay, and a
@@ -37,6 +43,7 @@ from streams.events.models import LabelEvent
 from streams.events.rows import LabelRow
 from streams.events.skew import SkewPolicy
 from streams.labels.pending import BatchIndex, Expired, pending_record, read_pending, sweep
+from streams.sampling import Sampler, Tier, WeightedTally
 from streams.sketches.bytes import from_text, to_text
 from streams.sketches.performance import PerformanceSketch
 from streams.windows.stage1 import DeadLetter
@@ -62,8 +69,9 @@ POSITIVE = frozenset({"1", "1.0", "true", "yes", "positive"})
 #: Labels a partition holds back while its predictions are behind; beyond, orphans.
 MAX_DEFERRED = 100_000
 #: A joined pair: the model's output (score or value), the label (0/1 or the true
-#: value), the label's delay in seconds, and whether it is a regression pair.
-Pair = tuple[float, float, float, bool]
+#: value), the label's delay in seconds, whether it is a regression pair, and the
+#: prediction's inclusion probability in the label tier.
+Pair = tuple[float, float, float, bool, float]
 
 
 @dataclass
@@ -129,6 +137,15 @@ def positive(label: str | None) -> int | None:
     return None if label is None else int(label.strip().lower() in POSITIVE)
 
 
+def pair_values(
+    outputs: np.ndarray, ys: np.ndarray, regression: np.ndarray, threshold: float
+) -> np.ndarray:
+    """What a pair adds to its weighted tally: 1 for a correct decision at the
+    threshold (0 otherwise), a regression pair's absolute error."""
+    correct = ((outputs >= threshold) == (ys == 1)).astype(float)
+    return np.where(regression, np.abs(outputs - ys), correct)
+
+
 class LabelJoin:
     """Joins batches of one partition's label messages; see the module docstring.
     ``now``: the wall clock of the skew bound (injected in tests)."""
@@ -146,6 +163,7 @@ class LabelJoin:
         self.max_bytes = max_bytes
         self.skew = SkewPolicy(max_clock_skew_s, {})
         self.now = now
+        self.samplers = {m: Sampler.from_config(c.sampling) for m, c in self.models.items()}
 
     def process(
         self,
@@ -234,7 +252,9 @@ class LabelJoin:
         pid = label.prediction_id
         raw = result.writes.get(pid) or lookup(pid)
         if raw is None:
-            return "orphan"
+            # a stored record wins over the rule (an always-keep rule's segments are not
+            # on the label); without one, the rule tells unsampled from orphaned
+            return "orphan" if self.samplers[config.id].keeps(Tier.labels, pid) else "unsampled"
         pending = read_pending(raw)
         if isinstance(pending, BatchIndex):  # a crafted id equal to a batch key
             return "orphan"
@@ -251,10 +271,12 @@ class LabelJoin:
         window = int(pending.ts // config.performance.window_s) * config.performance.window_s
         delay = max(ts - pending.ts, 0.0)
         groups = pairs.setdefault(config.id, {})
+        p = pending.probability
         for cohort in (ALL, *pending.cohorts):
-            groups.setdefault((window, cohort), []).append((output, y, delay, regression))
+            groups.setdefault((window, cohort), []).append((output, y, delay, regression, p))
         for name, shadow in pending.shadows:  # the same label, the shadow model's output
-            groups.setdefault((window, SHADOW + name), []).append((shadow, y, delay, regression))
+            pair = (shadow, y, delay, regression, p)
+            groups.setdefault((window, SHADOW + name), []).append(pair)
         return "joined"
 
     def _partial(
@@ -266,11 +288,16 @@ class LabelJoin:
     ) -> bytes:
         threshold = self.models[model_id].performance.threshold
         windows: dict[str, dict[str, str]] = {}
+        weighted: dict[str, dict[str, list[float]]] = {}
         for (window, cohort), rows in sorted(groups.items()):
-            outputs, ys, delays, regression = (np.array(c) for c in zip(*rows, strict=True))
+            columns = zip(*rows, strict=True)
+            outputs, ys, delays, regression, probabilities = (np.array(c) for c in columns)
             sketch = PerformanceSketch()
             sketch.update_batch(outputs, ys, delays, regression=regression, threshold=threshold)
             windows.setdefault(str(window), {})[cohort] = to_text(sketch.to_bytes())
+            tally = WeightedTally()
+            tally.add_batch(pair_values(outputs, ys, regression, threshold), probabilities)
+            weighted.setdefault(str(window), {})[cohort] = tally.to_list()
         body: dict[str, Any] = {
             "kind": "labels",
             "model_id": model_id,
@@ -278,6 +305,7 @@ class LabelJoin:
             "num_partitions": self.num_partitions,
             "seq": state.seq,
             "windows": windows,
+            "weighted": weighted,
             "counts": {o: n for (m, o), n in counts.items() if m == model_id},
         }
         return pack_partial(body)

@@ -25,6 +25,7 @@ from faust.types import TP
 
 from streams.labels.join import pending_record
 from streams.labels.pending import batch_key, index_writer
+from streams.sampling import Sampler, Tier
 from streams.windows.stage1 import PartitionState, Stage1
 from streams.worker.context import Context, save_after, topic_name
 from streams.worker.partition_scope import partition_scope
@@ -56,6 +57,7 @@ class PredictionsAgent:
             for m, s in ctx.models.items()
             if s.config.performance.enabled
         }
+        self.samplers = {m: Sampler.from_config(s.config.sampling) for m, s in ctx.models.items()}
         self.events = {m: ctx.metrics.events.labels(m) for m in ctx.models}
         self.latency = {m: ctx.metrics.latency.labels(m) for m in ctx.models}
 
@@ -93,8 +95,11 @@ class PredictionsAgent:
             for event, ts in accepted:
                 counts[event.model_id] += 1
                 cohorts = self.cohorts.get(event.model_id)
-                if cohorts is not None:
-                    pending[event.prediction_id] = pending_record(event, cohorts, partition, ts)
+                sampler = self.samplers[event.model_id]
+                pid, segments = event.prediction_id, event.segments
+                if cohorts is not None and sampler.keeps(Tier.labels, pid, segments):
+                    p = sampler.probability(Tier.labels, segments)
+                    pending[pid] = pending_record(event, cohorts, partition, ts, p)
                     known[event.prediction_id] = (event.model_id, ts)
                     first = e.message.offset if first is None else first
                 if event.latency_ms is not None:
