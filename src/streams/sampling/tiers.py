@@ -77,7 +77,7 @@ class Sampler:
     tiers take :data:`DEFAULT_RATES`); ``seed``: the hash seed (changing it draws a new,
     unrelated sample); ``rules``: always-keep rules."""
 
-    __slots__ = ("_thresholds", "rates", "rules", "seed")
+    __slots__ = ("_probabilities", "_thresholds", "rates", "rules", "seed")
 
     def __init__(
         self,
@@ -88,6 +88,7 @@ class Sampler:
         given = {Tier(t): r for t, r in (rates or {}).items()}
         self.rates = {t: given.get(t, default) for t, default in DEFAULT_RATES.items()}
         self._thresholds = {t: threshold(r) for t, r in self.rates.items()}
+        self._probabilities = {t: inclusion_probability(r) for t, r in self.rates.items()}
         self.seed = seed
         self.rules = tuple(rules)
 
@@ -122,9 +123,9 @@ class Sampler:
 
     def probability(self, tier: Tier, segments: Mapping[str, str] | None = None) -> float:
         """The inclusion probability of a prediction with these segments in ``tier``."""
-        if self.always_kept(tier, segments):
+        if self.rules and self.always_kept(tier, segments):
             return 1.0
-        return inclusion_probability(self.rates[tier])
+        return self._probabilities[tier]
 
     def keeps(
         self, tier: Tier, prediction_id: str, segments: Mapping[str, str] | None = None
