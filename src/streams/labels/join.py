@@ -78,7 +78,8 @@ Pair = tuple[float, float, float, bool, float]
 class LabelState:
     """One labels partition: the last offset joined, the partial sequence, the outbox,
     the labels deferred until their partition's predictions catch up, and how many
-    batches of pending marks it wrote (their changelog frames' keys)."""
+    batches of pending marks it wrote (their changelog frames' keys), and per model the
+    label-tier rates in effect (``[since, rate]``, wall clock), for :func:`rate_floor`."""
 
     partition: int
     offset: int = -1
@@ -86,6 +87,7 @@ class LabelState:
     outbox: list[bytes] = field(default_factory=list)
     deferred: list[bytes] = field(default_factory=list)
     frames: int = 0
+    rates: dict[str, list[list[float]]] = field(default_factory=dict)
 
     def serialize(self) -> bytes:
         body = {
@@ -95,6 +97,7 @@ class LabelState:
             "outbox": [to_text(m) for m in self.outbox],
             "deferred": [to_text(m) for m in self.deferred],
             "frames": self.frames,
+            "rates": self.rates,
         }
         return pack(STATE_VERSION, body)
 
@@ -104,7 +107,32 @@ class LabelState:
         outbox = [from_text(m) for m in b["outbox"]]
         deferred = [from_text(m) for m in b["deferred"]]
         frames = b.get("frames", 0)  # states saved before frames were counted
-        return cls(b["partition"], b["offset"], b["seq"], outbox, deferred, frames)
+        state = cls(b["partition"], b["offset"], b["seq"], outbox, deferred, frames)
+        state.rates = b.get("rates", {})  # states saved before sampling
+        return state
+
+
+def rate_floor(history: list[list[float]], rate: float, now: float, horizon_s: float) -> float:
+    """The lowest label-tier rate in effect over the last label horizon, after noting
+    the current ``rate`` in ``history`` (pruned to that horizon). A prediction below
+    the floor's threshold was stored whatever the rate when it was made, so a label
+    without a record is an orphan only below it: after a rate increase, the labels of
+    earlier predictions that the old rate left out count as unsampled, not orphans.
+
+    >>> history = []
+    >>> rate_floor(history, 0.01, now=0.0, horizon_s=100.0)
+    0.01
+    >>> rate_floor(history, 0.1, now=50.0, horizon_s=100.0)  # raised: old ones still out
+    0.01
+    >>> rate_floor(history, 0.1, now=151.0, horizon_s=100.0)  # a horizon later
+    0.1
+    """
+    if not history or history[-1][1] != rate:
+        history.append([now, rate])
+    # an entry stays while it or its successor began within the horizon
+    while len(history) > 1 and history[1][0] <= now - horizon_s:
+        history.pop(0)
+    return min(r for _, r in history)
 
 
 @dataclass
@@ -180,6 +208,15 @@ class LabelJoin:
         predictions are behind the label's time may only be early: it is deferred,
         kept in the state, and tried again with the next call."""
         result = JoinResult()
+        floors = {
+            model_id: rate_floor(
+                state.rates.setdefault(model_id, []),
+                config.sampling.labels,
+                self.now(),
+                config.performance.label_horizon_s,
+            )
+            for model_id, config in self.models.items()
+        }
         pairs: dict[str, dict[tuple[int, str], list[tuple[float, int, float]]]] = {}
         retry, state.deferred = state.deferred, []
         fresh = [(None, raw) for raw in retry]
@@ -195,7 +232,7 @@ class LabelJoin:
                 if config is None or not config.performance.enabled:
                     result.counts[(label.model_id, "unmonitored")] += 1
                     continue
-                outcome = self._join(label, ts, config, lookup, result, pairs)
+                outcome = self._join(label, ts, config, lookup, result, pairs, floors[config.id])
                 early = ts > predictions_ts
                 if outcome == "orphan" and early and len(state.deferred) < MAX_DEFERRED:
                     state.deferred.append(label_raw)  # a single event, also out of an envelope
@@ -248,13 +285,16 @@ class LabelJoin:
         lookup: Callable[[str], bytes | None],
         result: JoinResult,
         pairs: dict[str, dict[tuple[int, str], list[Pair]]],
+        floor: float,
     ) -> str:
         pid = label.prediction_id
         raw = result.writes.get(pid) or lookup(pid)
         if raw is None:
             # a stored record wins over the rule (an always-keep rule's segments are not
-            # on the label); without one, the rule tells unsampled from orphaned
-            return "orphan" if self.samplers[config.id].keeps(Tier.labels, pid) else "unsampled"
+            # on the label); without one, the rule at the rate floor tells unsampled
+            # from orphaned
+            kept = self.samplers[config.id].keeps_at(Tier.labels, pid, floor)
+            return "orphan" if kept else "unsampled"
         pending = read_pending(raw)
         if isinstance(pending, BatchIndex):  # a crafted id equal to a batch key
             return "orphan"

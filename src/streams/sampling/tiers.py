@@ -131,8 +131,17 @@ class Sampler:
         self, tier: Tier, prediction_id: str, segments: Mapping[str, str] | None = None
     ) -> bool:
         """Whether ``tier`` keeps this prediction."""
-        limit = self._thresholds[tier]
-        if limit >= HASH_SPACE or self.always_kept(tier, segments):
+        if self.rules and self.always_kept(tier, segments):
+            return True
+        return self._below(self._thresholds[tier], prediction_id)
+
+    def keeps_at(self, tier: Tier, prediction_id: str, rate: float) -> bool:
+        """Whether ``tier`` at ``rate`` (not its configured one) keeps this prediction,
+        rules aside: the label join's check at the lowest recent rate."""
+        return self._below(threshold(rate), prediction_id)
+
+    def _below(self, limit: int, prediction_id: str) -> bool:
+        if limit >= HASH_SPACE:
             return True
         return limit > 0 and sampling_hash(prediction_id, self.seed) < limit
 

@@ -75,3 +75,36 @@ def test_old_records_read_as_fully_sampled() -> None:
     body = record.to_bytes().replace(b',"probability":1.0', b"")
     assert b"probability" not in body
     assert read_pending(body).probability == 1.0  # type: ignore[union-attr]
+
+
+def test_raising_the_label_rate_turns_no_earlier_prediction_into_an_orphan() -> None:
+    """At 1 %, then 10 %: for one label horizon, a label without a record is an orphan
+    only if even 1 % would have kept it; a horizon later, 10 % decides."""
+
+    def config(rate: float) -> ModelConfig:
+        base = CONFIG.model_dump() | {"sampling": {"labels": rate, "seed": 9}}
+        return ModelConfig.model_validate(base | {"performance": {"label_horizon_s": 1000}})
+
+    ids = [f"q{i}" for i in range(3_000)]
+    low, high = Sampler({Tier.labels: 0.01}, 9), Sampler({Tier.labels: 0.1}, 9)
+    below_low = [i for i in ids if low.keeps(Tier.labels, i)]
+    band = [i for i in ids if high.keeps(Tier.labels, i) and not low.keeps(Tier.labels, i)]
+    assert below_low and band
+    now = 2_000_000_000.0  # after the labels' time, or they would be refused as future
+    clock = [now]
+    state = LabelState(0)
+
+    def outcomes(rate: float, batch: list[str]) -> dict[str, int]:
+        join = LabelJoin({"m": config(rate)}, 1, 10_000, now=lambda: clock[0])
+        start = state.offset + 1
+        messages = [(start + n, i.encode(), label(i)) for n, i in enumerate(batch)]
+        result = join.process(state, messages, {}.get, float("inf"))
+        return {o: n for (_, o), n in result.counts.items()}
+
+    assert outcomes(0.01, below_low[:1]) == {"orphan": 1}  # the worker ran at 1 %
+    clock[0] = now + 500  # raised to 10 %: labels of 1 %-era predictions keep arriving
+    restored = LabelState.deserialize(state.serialize())
+    state.rates = restored.rates
+    assert outcomes(0.1, band + below_low) == {"unsampled": len(band), "orphan": len(below_low)}
+    clock[0] = now + 1_600  # a label horizon after the raise: 10 % decides
+    assert outcomes(0.1, band) == {"orphan": len(band)}
