@@ -131,8 +131,14 @@ class WindowAggregate:
         tier, sampler = Tier.drift, self.sampler
         segments = [e.segments for e in events] if sampler.rules else None
         mask = sampler.keep_mask(tier, ids, segments)
-        kept = [e for e, k in zip(events, mask, strict=True) if k]
-        probabilities = [sampler.probability(tier, e.segments) for e in kept]
+        if mask.all():
+            kept: Sequence[PredictionEvent] = events
+        else:
+            kept = [e for e, k in zip(events, mask, strict=True) if k]
+        if sampler.rules:
+            probabilities = np.array([sampler.probability(tier, e.segments) for e in kept])
+        else:
+            probabilities = np.full(len(kept), sampler.probability(tier))
         self.drift_sample.add_batch(np.ones(len(kept)), probabilities)
         return kept, keys[mask]
 

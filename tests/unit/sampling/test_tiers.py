@@ -92,3 +92,19 @@ def test_an_always_keep_rule_keeps_its_segment_with_probability_one() -> None:
 def test_importable_without_faust() -> None:
     code = "import sys, streams.sampling, streams.client; assert 'faust' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_config_refuses_an_empty_drift_or_label_tier_by_name(tmp_path) -> None:
+    from streams.config.loading import load_config
+    from streams.errors import StreamsError
+
+    path = tmp_path / "monitor.yaml"
+    model = "models: [{id: m, features: {x: numeric}, reference: r.json, sampling: %s}]"
+    path.write_text(model % "{labels: 0, audit: 0}")
+    with pytest.raises(
+        StreamsError, match=r"models\.0\.sampling\.labels: Input should be greater than 0"
+    ):
+        load_config(path)
+    path.write_text(model % "{labels: 0.1, audit: 0.05, always_keep: [{segment: c, values: [a]}]}")
+    sampling = load_config(path).models[0].sampling
+    assert Sampler.from_config(sampling).rules[0].tiers == {Tier.drift, Tier.labels}
