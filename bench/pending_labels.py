@@ -2,17 +2,19 @@
 predictions waiting for their labels, and the rate at which labels are then joined.
 
     .venv/bin/python bench/pending_labels.py [--events 1000000] [--labels 200000]
+        [--label-tiers 1,0.1,0.01]
 
 It starts a throwaway local broker, produces ``--events`` simulated predictions (no
-labels), and runs a worker twice on them, in the same run:
+labels), and runs a worker on them once per configuration, in the same run:
 
 1. baseline: ``performance.enabled: false`` (no pending store);
-2. pending: the default, every prediction stored for its label (cohort ``country``).
+2. pending at each label tier of ``--label-tiers`` (``sampling.labels``; 1: every
+   prediction stored for its label, cohort ``country``).
 
 For each it reports the ingest rate and the worker's RSS growth from the first 5 % of
 the events to all of them (the pending store is RocksDB: on disk, bounded in memory).
-Then it produces ``--labels`` labels for stored predictions, in random order, and
-reports the join rate (labels/s, from ``streams_labels_events_total``).
+Then, at the full tier only, it produces ``--labels`` labels for stored predictions, in
+random order, and reports the join rate (labels/s, from ``streams_labels_events_total``).
 """
 
 from __future__ import annotations
@@ -136,30 +138,39 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="predictions")
     parser.add_argument("--labels", type=int, default=200_000, help="labels joined after")
+    parser.add_argument(
+        "--label-tiers",
+        default="1",
+        help="comma-separated label tier rates, one pending run each (e.g. 1,0.1,0.01)",
+    )
     args = parser.parse_args()
+    tiers = [float(t) for t in args.label_tiers.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="streams-bench-"))
     port, controller_port, metrics_port = free_ports(3)
     broker = LocalBroker(port=port, controller_port=controller_port, data_dir=workdir / "kafka")
     broker.start()
     try:
         reference = write_reference(workdir / "reference.parquet", rows=20_000)
+        runs = [("baseline", False, 1.0, 0)]
+        runs += [(f"tier {t:g}", True, t, args.labels if t == 1 else 0) for t in tiers]
         results = {}
-        for name, pending, labels in (("baseline", False, 0), ("pending", True, args.labels)):
-            path = write_worker_config(workdir, broker.bootstrap, reference, metrics_port, pending)
+        for name, pending, tier, labels in runs:
+            path = write_worker_config(
+                workdir, broker.bootstrap, reference, metrics_port, pending, label_rate=tier
+            )
             results[name] = run(path, broker.bootstrap, metrics_port, args.events, labels)
-        base, pend = results["baseline"], results["pending"]
+        base = results["baseline"]
         mib = 1024 * 1024
-        print(f"events: {pend['events']:,} predictions, {len(FEATURES)} features")
+        print(f"events: {base['events']:,} predictions, {len(FEATURES)} features")
         for name, r in results.items():
             print(
-                f"{name:9} ingest {r['ingest_rate']:9,.0f} events/s   "
+                f"{name:10} ingest {r['ingest_rate']:9,.0f} events/s "
+                f"({r['ingest_rate'] / base['ingest_rate']:.2f}x baseline)   "
                 f"RSS growth {r['rss_growth'] / mib:7.1f} MiB"
             )
-        print(
-            f"ratio     ingest pending / baseline: {pend['ingest_rate'] / base['ingest_rate']:.2f}"
-        )
-        if "join_rate" in pend:
-            print(f"labels    joined {args.labels:,} at {pend['join_rate']:,.0f} labels/s")
+        joined = [r for r in results.values() if "join_rate" in r]
+        if joined:
+            print(f"labels     joined {args.labels:,} at {joined[0]['join_rate']:,.0f} labels/s")
     finally:
         broker.stop()
     return 0

@@ -23,10 +23,12 @@ def write_worker_config(
     reference: Path,
     metrics_port: int,
     join: bool,
+    label_rate: float = 1.0,
     **kafka: Any,
 ) -> Path:
-    """A config file in ``workdir`` for one worker; ``kafka`` adds to its ``kafka``
-    section (``partitions``, or ``topics`` overriding some of the generated names)."""
+    """A config file in ``workdir`` for one worker; ``label_rate``: its label tier
+    (docs/sampling.md); ``kafka`` adds to its ``kafka`` section (``partitions``, or
+    ``topics`` overriding some of the generated names)."""
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     topics = {**prefixed_topics(prefix), **kafka.pop("topics", {})}
     config = {
@@ -37,6 +39,7 @@ def write_worker_config(
                 "reference": str(reference),
                 "window_s": 60,
                 "performance": {"enabled": join, "cohorts": ["country"]},
+                "sampling": {"labels": label_rate},
             }
         ],
         "kafka": {"bootstrap": bootstrap, "topics": topics, **kafka},

@@ -135,7 +135,12 @@ def evaluate_window(
     earlier = {s: a for s, (_, a) in state.evaluated.items() if s < start}
     reference, reference_kind = chooser.choose(start, {s: a.features for s, a in earlier.items()})
     report = evaluate_features(
-        window.features, reference, config, window.count, baseline=spec.reference.features
+        window.features,
+        reference,
+        config,
+        window.count,
+        baseline=spec.reference.features,
+        exact=window.quality_sketches(),
     )
     baseline = score_baseline(_clear_windows(state, earlier, config))
     proxy = proxy_metrics(window, baseline)

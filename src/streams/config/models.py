@@ -314,6 +314,36 @@ class PerformanceConfig(_Strict):
         return self
 
 
+SamplingTier = Literal["drift", "labels", "audit", "explanation"]
+
+
+class AlwaysKeepRule(_Strict):
+    """Keep every prediction whose segment ``segment`` is one of ``values`` in ``tiers``,
+    whatever its hash: a small cohort that must be fully labelled or audited. Its
+    records carry inclusion probability 1."""
+
+    segment: str = Field(min_length=1)
+    values: list[str] = Field(min_length=1)
+    tiers: list[SamplingTier] = Field(default_factory=lambda: ["drift", "labels"], min_length=1)
+
+
+class SamplingConfig(_Strict):
+    """Consistent sampling tiers (docs/sampling.md): each a share of predictions chosen
+    by a threshold on a seeded hash of ``prediction_id``. Volume, latency, the score
+    histogram and data-quality counts always see every prediction."""
+
+    drift: float = Field(default=1.0, gt=0, le=1, description="Share in feature sketches.")
+    labels: float = Field(
+        default=1.0, gt=0, le=1, description="Share in the pending-label store and performance."
+    )
+    audit: float = Field(default=0.0, ge=0, le=1, description="Share for the audit log.")
+    explanation: float = Field(default=0.0, ge=0, le=1, description="Share explained.")
+    seed: int = Field(
+        default=0, ge=0, lt=2**64, description="Hash seed; a new seed draws an unrelated sample."
+    )
+    always_keep: list[AlwaysKeepRule] = Field(default_factory=list)
+
+
 class ModelConfig(_Strict):
     id: str = Field(min_length=1)
     features: dict[str, FeatureType] = Field(min_length=1)
@@ -333,6 +363,7 @@ class ModelConfig(_Strict):
     pii: PiiConfig | None = Field(
         default=None, description="Redaction rules per field (docs/privacy.md)."
     )
+    sampling: SamplingConfig = SamplingConfig()
 
     @model_validator(mode="after")
     def _drift_methods_apply(self) -> ModelConfig:

@@ -13,6 +13,12 @@ Exactly once: a batch's partial goes into the partition's state (the outbox) in 
 same save as its offset and the pending marks; it is sent after the save and resent
 after a restart, and stage 2 drops a sequence number it has seen.
 
+Sampling (streams/sampling): only the label tier's predictions are stored. A label
+that finds no record and whose prediction id the label tier does not keep is counted
+``unsampled``, not ``orphan``; a record carries its inclusion probability, and each
+(window, cohort) gets a Horvitz-Thompson tally of its pairs (correct decisions, or
+absolute errors) beside the performance sketch.
+
 Clock skew: a label further ahead of the worker's clock than the skew bound is
 dead-lettered as ``future_timestamp`` (else it would look early, and be deferred, for
 ever). An old label is not refused: its time only measures the label's delay, and a
@@ -37,6 +43,7 @@ from streams.events.models import LabelEvent
 from streams.events.rows import LabelRow
 from streams.events.skew import SkewPolicy
 from streams.labels.pending import BatchIndex, Expired, pending_record, read_pending, sweep
+from streams.sampling import Sampler, Tier, WeightedTally
 from streams.sketches.bytes import from_text, to_text
 from streams.sketches.performance import PerformanceSketch
 from streams.windows.stage1 import DeadLetter
@@ -62,15 +69,17 @@ POSITIVE = frozenset({"1", "1.0", "true", "yes", "positive"})
 #: Labels a partition holds back while its predictions are behind; beyond, orphans.
 MAX_DEFERRED = 100_000
 #: A joined pair: the model's output (score or value), the label (0/1 or the true
-#: value), the label's delay in seconds, and whether it is a regression pair.
-Pair = tuple[float, float, float, bool]
+#: value), the label's delay in seconds, whether it is a regression pair, and the
+#: prediction's inclusion probability in the label tier.
+Pair = tuple[float, float, float, bool, float]
 
 
 @dataclass
 class LabelState:
     """One labels partition: the last offset joined, the partial sequence, the outbox,
     the labels deferred until their partition's predictions catch up, and how many
-    batches of pending marks it wrote (their changelog frames' keys)."""
+    batches of pending marks it wrote (their changelog frames' keys), and per model the
+    label-tier rates in effect (``[since, rate]``, wall clock), for :func:`rate_floor`."""
 
     partition: int
     offset: int = -1
@@ -78,6 +87,7 @@ class LabelState:
     outbox: list[bytes] = field(default_factory=list)
     deferred: list[bytes] = field(default_factory=list)
     frames: int = 0
+    rates: dict[str, list[list[float]]] = field(default_factory=dict)
 
     def serialize(self) -> bytes:
         body = {
@@ -87,6 +97,7 @@ class LabelState:
             "outbox": [to_text(m) for m in self.outbox],
             "deferred": [to_text(m) for m in self.deferred],
             "frames": self.frames,
+            "rates": self.rates,
         }
         return pack(STATE_VERSION, body)
 
@@ -96,7 +107,32 @@ class LabelState:
         outbox = [from_text(m) for m in b["outbox"]]
         deferred = [from_text(m) for m in b["deferred"]]
         frames = b.get("frames", 0)  # states saved before frames were counted
-        return cls(b["partition"], b["offset"], b["seq"], outbox, deferred, frames)
+        state = cls(b["partition"], b["offset"], b["seq"], outbox, deferred, frames)
+        state.rates = b.get("rates", {})  # states saved before sampling
+        return state
+
+
+def rate_floor(history: list[list[float]], rate: float, now: float, horizon_s: float) -> float:
+    """The lowest label-tier rate in effect over the last label horizon, after noting
+    the current ``rate`` in ``history`` (pruned to that horizon). A prediction below
+    the floor's threshold was stored whatever the rate when it was made, so a label
+    without a record is an orphan only below it: after a rate increase, the labels of
+    earlier predictions that the old rate left out count as unsampled, not orphans.
+
+    >>> history = []
+    >>> rate_floor(history, 0.01, now=0.0, horizon_s=100.0)
+    0.01
+    >>> rate_floor(history, 0.1, now=50.0, horizon_s=100.0)  # raised: old ones still out
+    0.01
+    >>> rate_floor(history, 0.1, now=151.0, horizon_s=100.0)  # a horizon later
+    0.1
+    """
+    if not history or history[-1][1] != rate:
+        history.append([now, rate])
+    # an entry stays while it or its successor began within the horizon
+    while len(history) > 1 and history[1][0] <= now - horizon_s:
+        history.pop(0)
+    return min(r for _, r in history)
 
 
 @dataclass
@@ -129,6 +165,15 @@ def positive(label: str | None) -> int | None:
     return None if label is None else int(label.strip().lower() in POSITIVE)
 
 
+def pair_values(
+    outputs: np.ndarray, ys: np.ndarray, regression: np.ndarray, threshold: float
+) -> np.ndarray:
+    """What a pair adds to its weighted tally: 1 for a correct decision at the
+    threshold (0 otherwise), a regression pair's absolute error."""
+    correct = ((outputs >= threshold) == (ys == 1)).astype(float)
+    return np.where(regression, np.abs(outputs - ys), correct)
+
+
 class LabelJoin:
     """Joins batches of one partition's label messages; see the module docstring.
     ``now``: the wall clock of the skew bound (injected in tests)."""
@@ -146,6 +191,7 @@ class LabelJoin:
         self.max_bytes = max_bytes
         self.skew = SkewPolicy(max_clock_skew_s, {})
         self.now = now
+        self.samplers = {m: Sampler.from_config(c.sampling) for m, c in self.models.items()}
 
     def process(
         self,
@@ -162,6 +208,15 @@ class LabelJoin:
         predictions are behind the label's time may only be early: it is deferred,
         kept in the state, and tried again with the next call."""
         result = JoinResult()
+        floors = {
+            model_id: rate_floor(
+                state.rates.setdefault(model_id, []),
+                config.sampling.labels,
+                self.now(),
+                config.performance.label_horizon_s,
+            )
+            for model_id, config in self.models.items()
+        }
         pairs: dict[str, dict[tuple[int, str], list[tuple[float, int, float]]]] = {}
         retry, state.deferred = state.deferred, []
         fresh = [(None, raw) for raw in retry]
@@ -177,7 +232,7 @@ class LabelJoin:
                 if config is None or not config.performance.enabled:
                     result.counts[(label.model_id, "unmonitored")] += 1
                     continue
-                outcome = self._join(label, ts, config, lookup, result, pairs)
+                outcome = self._join(label, ts, config, lookup, result, pairs, floors[config.id])
                 early = ts > predictions_ts
                 if outcome == "orphan" and early and len(state.deferred) < MAX_DEFERRED:
                     state.deferred.append(label_raw)  # a single event, also out of an envelope
@@ -230,11 +285,16 @@ class LabelJoin:
         lookup: Callable[[str], bytes | None],
         result: JoinResult,
         pairs: dict[str, dict[tuple[int, str], list[Pair]]],
+        floor: float,
     ) -> str:
         pid = label.prediction_id
         raw = result.writes.get(pid) or lookup(pid)
         if raw is None:
-            return "orphan"
+            # a stored record wins over the rule (an always-keep rule's segments are not
+            # on the label); without one, the rule at the rate floor tells unsampled
+            # from orphaned
+            kept = self.samplers[config.id].keeps_at(Tier.labels, pid, floor)
+            return "orphan" if kept else "unsampled"
         pending = read_pending(raw)
         if isinstance(pending, BatchIndex):  # a crafted id equal to a batch key
             return "orphan"
@@ -251,10 +311,12 @@ class LabelJoin:
         window = int(pending.ts // config.performance.window_s) * config.performance.window_s
         delay = max(ts - pending.ts, 0.0)
         groups = pairs.setdefault(config.id, {})
+        p = pending.probability
         for cohort in (ALL, *pending.cohorts):
-            groups.setdefault((window, cohort), []).append((output, y, delay, regression))
+            groups.setdefault((window, cohort), []).append((output, y, delay, regression, p))
         for name, shadow in pending.shadows:  # the same label, the shadow model's output
-            groups.setdefault((window, SHADOW + name), []).append((shadow, y, delay, regression))
+            pair = (shadow, y, delay, regression, p)
+            groups.setdefault((window, SHADOW + name), []).append(pair)
         return "joined"
 
     def _partial(
@@ -266,11 +328,16 @@ class LabelJoin:
     ) -> bytes:
         threshold = self.models[model_id].performance.threshold
         windows: dict[str, dict[str, str]] = {}
+        weighted: dict[str, dict[str, list[float]]] = {}
         for (window, cohort), rows in sorted(groups.items()):
-            outputs, ys, delays, regression = (np.array(c) for c in zip(*rows, strict=True))
+            columns = zip(*rows, strict=True)
+            outputs, ys, delays, regression, probabilities = (np.array(c) for c in columns)
             sketch = PerformanceSketch()
             sketch.update_batch(outputs, ys, delays, regression=regression, threshold=threshold)
             windows.setdefault(str(window), {})[cohort] = to_text(sketch.to_bytes())
+            tally = WeightedTally()
+            tally.add_batch(pair_values(outputs, ys, regression, threshold), probabilities)
+            weighted.setdefault(str(window), {})[cohort] = tally.to_list()
         body: dict[str, Any] = {
             "kind": "labels",
             "model_id": model_id,
@@ -278,6 +345,7 @@ class LabelJoin:
             "num_partitions": self.num_partitions,
             "seq": state.seq,
             "windows": windows,
+            "weighted": weighted,
             "counts": {o: n for (m, o), n in counts.items() if m == model_id},
         }
         return pack_partial(body)

@@ -41,6 +41,8 @@ class Pending:
     #: shadow model id, its score (its output, for a regression model)
     shadows: tuple[tuple[str, float], ...] = ()
     value: float | None = None  # a regression model's output (its score is None)
+    #: the label tier's inclusion probability of this prediction (streams/sampling)
+    probability: float = 1.0
 
     def to_bytes(self) -> bytes:
         body = {
@@ -53,6 +55,7 @@ class Pending:
             "partition": self.partition,
             "labeled": self.labeled,
             "shadows": [list(s) for s in self.shadows],
+            "probability": self.probability,
         }
         return pack(PENDING_VERSION, body)
 
@@ -162,10 +165,12 @@ def pending_record(
     cohorts: Sequence[str],
     partition: int,
     ts: float | None = None,
+    probability: float = 1.0,
 ) -> bytes:
     """The stored record of a prediction, keyed by its id, while it waits for a label.
     ``ts``: its event time (epoch s), when the caller has it (an envelope row's
-    timestamp is a string)."""
+    timestamp is a string); ``probability``: its inclusion probability in the label
+    tier."""
     keys = tuple(f"{c}={event.segments[c]}" for c in cohorts if c in event.segments)
     if ts is None:
         ts = event.timestamp.timestamp()  # type: ignore[union-attr]
@@ -178,7 +183,8 @@ def pending_record(
         for name, p in sorted((event.shadow_predictions or {}).items())
         if getattr(p, output) is not None
     )
-    return Pending(event.model_id, ts, score, keys, partition, False, shadows, value).to_bytes()
+    record = Pending(event.model_id, ts, score, keys, partition, False, shadows, value, probability)
+    return record.to_bytes()
 
 
 def sweep(

@@ -28,6 +28,7 @@ from streams.labels.metrics import (
     proportion_drop,
     regression_metrics,
 )
+from streams.sampling import WeightedTally
 from streams.sketches.bytes import from_text, to_text
 from streams.sketches.performance import PerformanceSketch
 from streams.sketches.score_histogram import ScoreHistogram
@@ -48,10 +49,13 @@ class PerformanceWindow:
     seqs: dict[int, int] = field(default_factory=dict)
     flagged: bool = False  # had an alerting cohort: left out of later baselines
     scores: ScoreHistogram = field(default_factory=ScoreHistogram)  # all predictions
+    #: per cohort, the Horvitz-Thompson tally of its labelled pairs (streams/sampling)
+    tallies: dict[str, WeightedTally] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         body = {
             "revision": self.revision,
+            "tallies": {c: t.to_list() for c, t in self.tallies.items()},
             "flagged": self.flagged,
             "scores": to_text(self.scores.to_bytes()),
             "seqs": {str(p): s for p, s in self.seqs.items()},
@@ -65,7 +69,9 @@ class PerformanceWindow:
         sketches = {c: PerformanceSketch.from_bytes(from_text(s)) for c, s in b["sketches"].items()}
         seqs = {int(p): s for p, s in b["seqs"].items()}
         scores = ScoreHistogram.from_bytes(from_text(b["scores"]))
-        return cls(b["revision"], sketches, seqs, b["flagged"], scores)
+        # windows saved before sampling: their pairs were all kept, none tallied
+        tallies = {c: WeightedTally.from_list(t) for c, t in b.get("tallies", {}).items()}
+        return cls(b["revision"], sketches, seqs, b["flagged"], scores, tallies)
 
 
 def perf_key(model_id: str, window_start: int) -> str:
@@ -143,6 +149,10 @@ class PerformanceState:
                     window.sketches[cohort] += sketch
                 else:
                     window.sketches[cohort] = sketch
+            tallies = body.get("weighted", {}).get(start_text, {})
+            for cohort, sums in tallies.items():
+                tally = window.tallies.setdefault(cohort, WeightedTally())
+                tally += WeightedTally.from_list(sums)
             self.dirty.add(start)
             self.changed.add(start)
             merged = True
@@ -195,15 +205,40 @@ def label_delays(sketch: PerformanceSketch | None) -> dict[str, float] | None:
     return {f"p{round(q * 100)}": v for q, v in quantiles.items()} | {"max": sketch.delay_max}
 
 
-def window_metrics(sketch: PerformanceSketch) -> dict[str, float]:
-    """The classification metrics, the regression ones, or both, of the pairs folded."""
+def window_metrics(
+    sketch: PerformanceSketch, tally: WeightedTally | None = None, confidence: float = 0.95
+) -> dict[str, float]:
+    """The classification metrics, the regression ones, or both, of the pairs folded;
+    with a tally, their Horvitz-Thompson estimates (:func:`weighted_metrics`)."""
     metrics: dict[str, float] = {}
     if sketch.n_classification:
         metrics |= classification_metrics(sketch)
     if sketch.n_regression:
         metrics |= regression_metrics(sketch)
     metrics["n"] = float(sketch.n)
+    if tally is not None and tally.n:
+        metrics |= weighted_metrics(
+            tally, regression=bool(sketch.n_regression), confidence=confidence
+        )
     return metrics
+
+
+def weighted_metrics(
+    tally: WeightedTally, regression: bool, confidence: float = 0.95
+) -> dict[str, float]:
+    """What the label tier's sample says of all labelled predictions, each pair weighted
+    by 1 / its inclusion probability: their number, and the accuracy (or MAE), each
+    with its interval at ``confidence`` (streams/sampling/estimates.py)."""
+    labels, share = tally.count(confidence), tally.mean(confidence)
+    name = "weighted_mae" if regression else "weighted_accuracy"
+    return {
+        "weighted_labels": labels.value,
+        "weighted_labels_lo": labels.lo,
+        "weighted_labels_hi": labels.hi,
+        name: share.value,
+        f"{name}_lo": share.lo,
+        f"{name}_hi": share.hi,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +360,7 @@ def evaluate(
     verdicts: dict[str, Verdict] = {}
     shadows: dict[str, dict[str, float]] = {}
     for cohort, sketch in sorted(window.sketches.items()):
-        metrics = window_metrics(sketch)
+        metrics = window_metrics(sketch, window.tallies.get(cohort), config.confidence)
         if cohort.startswith(SHADOW):
             shadows[cohort.removeprefix(SHADOW)] = metrics
             continue
@@ -350,6 +385,8 @@ def evaluate(
     add_shadow_deltas(shadows, cohorts.get(ALL, {}))
     predictions = state.predictions.get(start, 0)
     labels = cohorts.get(ALL, {}).get("n", 0)
+    # the labelled share of all predictions: the label tier's labels stand for 1/p each
+    covered = cohorts.get(ALL, {}).get("weighted_labels", labels)
     body = {
         "kind": "performance",
         "window_start": start,
@@ -357,7 +394,7 @@ def evaluate(
         "revision": window.revision,
         "predictions": predictions,
         "labels": labels,
-        "label_coverage": labels / predictions if predictions else None,
+        "label_coverage": covered / predictions if predictions else None,
         "label_delay_s": label_delays(window.sketches.get(ALL)),
         "cohorts": cohorts,
         "worst_cohorts": worst_cohorts(cohorts, config)[:5],

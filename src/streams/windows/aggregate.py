@@ -7,6 +7,12 @@ whose sketches are their compact binary form (base64).
 
 Reservoir keys are the hash of each event's prediction id, so a window's samples are
 a function of its set of events: a replay or another partitioning gives the same.
+
+Sampling (streams/sampling): only the drift tier's events enter the feature sketches,
+so the drift tests see the sample size they have; every event still counts in the
+volume, latency, score sketches and, in ``quality`` (bins and counts only, no
+quantiles or reservoir), the data-quality counts. ``drift_sample`` tallies the drift
+tier with its inclusion probabilities (Horvitz-Thompson).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from streams.events.models import Prediction, PredictionEvent
+from streams.sampling import KEEP_ALL, Sampler, Tier, WeightedTally
 from streams.sketches import CategoricalSketch, FeatureSketch, NumericSketch, stable_keys
 from streams.sketches.base import Sketch
 from streams.sketches.bytes import from_text, to_text
@@ -36,11 +43,14 @@ class WindowAggregate:
     __slots__ = (
         "count",
         "decision_threshold",
+        "drift_sample",
         "features",
         "late",
         "latency",
         "latency_slow",
         "model_id",
+        "quality",
+        "sampler",
         "score",
         "scores",
         "shadows",
@@ -55,12 +65,20 @@ class WindowAggregate:
         features: dict[str, FeatureSketch],
         slow_threshold_ms: float | None = None,
         decision_threshold: float = DEFAULT_DECISION_THRESHOLD,
+        sampler: Sampler = KEEP_ALL,
     ) -> None:
         """``decision_threshold``: the model's score of a positive (its
-        ``performance.threshold``), at which shadow models and proxy metrics decide."""
+        ``performance.threshold``), at which shadow models and proxy metrics decide.
+        ``sampler``: the model's sampling tiers; its drift tier feeds ``features``."""
         self.model_id = model_id
         self.window_start = window_start
         self.features = features
+        self.sampler = sampler
+        self.drift_sample = WeightedTally()
+        # exact data-quality counts, needed only when the feature sketches are a sample
+        self.quality: dict[str, FeatureSketch] | None = (
+            None if sampler.rates[Tier.drift] >= 1 and not sampler.rules else light(features)
+        )
         self.score = NumericSketch(SCORE_EDGES, 0.0, 1.0)
         self.scores = ScoreHistogram()  # fine bins: label-free performance estimation
         self.latency = NumericSketch(LATENCY_EDGES_MS, 0.0, LATENCY_MAX_MS, reservoir_size=0)
@@ -78,13 +96,18 @@ class WindowAggregate:
         if not events:
             return
         self.count += len(events)
-        keys = stable_keys([e.prediction_id for e in events])
+        ids = [e.prediction_id for e in events]
+        keys = stable_keys(ids)
+        sampled, sampled_keys = self._drift_tier(events, ids, keys)
         for name, sketch in self.features.items():
-            values = [e.features.get(name) for e in events]
+            values = [e.features.get(name) for e in sampled]
             if isinstance(sketch, NumericSketch):
-                sketch.update_batch(values, keys=keys)
+                sketch.update_batch(values, keys=sampled_keys)
             else:
                 sketch.update_batch(values)
+        if self.quality is not None:
+            for name, sketch in self.quality.items():
+                sketch.update_batch([e.features.get(name) for e in events])
         scores = [e.prediction.score for e in events]
         self.score.update_batch(scores, keys=keys)
         known = np.array([s for s in scores if s is not None], dtype=float)
@@ -99,6 +122,29 @@ class WindowAggregate:
         for e in events:
             if e.shadow_predictions and e.prediction.score is not None:
                 self._compare_shadows(e.prediction.score, e.shadow_predictions)
+
+    def _drift_tier(
+        self, events: Sequence[PredictionEvent], ids: list[str], keys: np.ndarray
+    ) -> tuple[Sequence[PredictionEvent], np.ndarray]:
+        """The events the drift tier keeps (with their reservoir keys), tallied with
+        their inclusion probabilities."""
+        tier, sampler = Tier.drift, self.sampler
+        segments = [e.segments for e in events] if sampler.rules else None
+        mask = sampler.keep_mask(tier, ids, segments)
+        if mask.all():
+            kept: Sequence[PredictionEvent] = events
+        else:
+            kept = [e for e, k in zip(events, mask, strict=True) if k]
+        if sampler.rules:
+            probabilities = np.array([sampler.probability(tier, e.segments) for e in kept])
+        else:
+            probabilities = np.full(len(kept), sampler.probability(tier))
+        self.drift_sample.add_batch(np.ones(len(kept)), probabilities)
+        return kept, keys[mask]
+
+    def quality_sketches(self) -> dict[str, FeatureSketch]:
+        """The sketches whose counts saw every event: what data quality is judged on."""
+        return self.features if self.quality is None else self.quality
 
     def _compare_shadows(self, score: float, shadows: Mapping[str, Prediction]) -> None:
         """Before labels, a shadow model is compared with the champion on decisions (at
@@ -127,6 +173,13 @@ class WindowAggregate:
             self.features[name] += sketch  # type: ignore[operator]
         self.score += other.score
         self.scores += other.scores
+        if self.quality is not None or other.quality is not None:
+            # a side without one saw every event in its features: their counts are exact
+            if self.quality is None:
+                self.quality = {n: _light_copy(s) for n, s in self.features.items()}
+            for name, sketch in other.quality_sketches().items():
+                self.quality[name] += sketch  # type: ignore[operator]
+        self.drift_sample += other.drift_sample
         self.count += other.count
         self.late += other.late
         self.latency += other.latency
@@ -155,6 +208,11 @@ class WindowAggregate:
             "categorical": {
                 n: _text(s) for n, s in self.features.items() if isinstance(s, CategoricalSketch)
             },
+            "sampler": self.sampler.to_dict(),
+            "drift_sample": self.drift_sample.to_list(),
+            "quality": None
+            if self.quality is None
+            else {n: [type(s).__name__, _text(s)] for n, s in self.quality.items()},
         }
 
     @classmethod
@@ -171,7 +229,13 @@ class WindowAggregate:
             features,
             d["slow_threshold_ms"],
             d.get("decision_threshold", DEFAULT_DECISION_THRESHOLD),
+            Sampler.from_dict(d["sampler"]) if "sampler" in d else KEEP_ALL,
         )
+        if "drift_sample" in d:  # aggregates written before sampling saw every event
+            agg.drift_sample = WeightedTally.from_list(d["drift_sample"])
+            agg.quality = None if d["quality"] is None else _read_quality(d["quality"])
+        else:
+            agg.drift_sample.add_batch(np.ones(d["count"]), np.ones(d["count"]))
         agg.score = NumericSketch.from_bytes(from_text(d["score"]))
         agg.scores = ScoreHistogram.from_bytes(from_text(d["scores"]))
         agg.latency = NumericSketch.from_bytes(from_text(d["latency"]))
@@ -182,3 +246,30 @@ class WindowAggregate:
 
 def _text(sketch: Sketch) -> str:
     return to_text(sketch.to_bytes())
+
+
+def light(features: Mapping[str, FeatureSketch]) -> dict[str, FeatureSketch]:
+    """Empty sketches on the same bins that keep counts only (no quantile sketch, no
+    reservoir): cheap enough for every event."""
+    out: dict[str, FeatureSketch] = {}
+    for name, sketch in features.items():
+        if isinstance(sketch, NumericSketch):
+            out[name] = NumericSketch(sketch.edges, sketch.lo, sketch.hi, 0, quantile_k=0)
+        else:
+            out[name] = sketch.empty_like()
+    return out
+
+
+def _light_copy(sketch: FeatureSketch) -> FeatureSketch:
+    """A count-only copy of a sketch (a full one's quantiles and reservoir dropped)."""
+    if isinstance(sketch, NumericSketch) and (sketch.reservoir_size or sketch.quantile_k):
+        copy = light({"x": sketch})["x"]
+        copy += sketch  # type: ignore[operator]
+        return copy
+    return type(sketch).from_bytes(sketch.to_bytes())
+
+
+def _read_quality(d: Mapping[str, list[str]]) -> dict[str, FeatureSketch]:
+    kinds: dict[str, type[FeatureSketch]] = {"NumericSketch": NumericSketch}
+    kinds["CategoricalSketch"] = CategoricalSketch
+    return {n: kinds[kind].from_bytes(from_text(text)) for n, (kind, text) in d.items()}

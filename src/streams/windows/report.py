@@ -120,18 +120,21 @@ def evaluate_features(
     count: int,
     baseline: Mapping[str, Sketch] | None = None,
     columns: Columns | None = None,
+    exact: Mapping[str, Sketch] | None = None,
 ) -> WindowReport:
     """Every configured feature's statistics and breaches; none below the minimum size.
     Drift is against ``reference``, data quality against ``baseline`` (the static
     profile; default: ``reference``), so a rolling reference cannot absorb a feature
     that keeps serving zeros. ``columns``: raw values of both sides, for exact KS and
-    Wasserstein (``streams drift`` on two data files)."""
+    Wasserstein (``streams drift`` on two data files). ``exact``: sketches whose counts
+    saw every event, when ``current`` holds only the drift tier's sample
+    (WindowAggregate.quality_sketches): data quality is judged on them."""
     report = compare(reference, current, config.drift, columns)
     baseline = baseline or reference
     results = []
     for drift in report.features:
         stats, breaches = quality(
-            drift.name, current[drift.name], baseline[drift.name], config.thresholds
+            drift.name, (exact or current)[drift.name], baseline[drift.name], config.thresholds
         )
         new = _new_category_breach(drift, config.thresholds)
         if new:
@@ -195,6 +198,16 @@ def _breach_records(report: WindowReport) -> list[dict[str, Any]]:
     ]
 
 
+def _drift_sample(window: WindowAggregate) -> dict[str, float]:
+    """The drift tier's size, and the window's count it estimates (Horvitz-Thompson, 95 %
+    interval): next to the exact ``count``, a check that the sample is what it claims."""
+    estimate = window.drift_sample.count()
+    return {"n": window.drift_sample.n, "estimated_count": estimate.value} | {
+        "estimated_count_lo": estimate.lo,
+        "estimated_count_hi": estimate.hi,
+    }
+
+
 def result_record(
     window: WindowAggregate,
     config: ModelConfig,
@@ -216,6 +229,7 @@ def result_record(
         "window_end": window.window_start + config.window_s,
         "revision": revision,
         "count": window.count,
+        "drift_sample": _drift_sample(window),
         "late": window.late,
         "evaluated_at": evaluated_at,
         "latency": latency,

@@ -35,6 +35,7 @@ from streams.events.decode import (
 from streams.events.models import PredictionEvent
 from streams.events.rows import PredictionRow
 from streams.events.skew import SkewPolicy
+from streams.sampling import Sampler
 from streams.windows.aggregate import WindowAggregate
 from streams.windows.reference_profile import ReferenceProfile
 
@@ -64,6 +65,7 @@ class ModelSpec:
             self.reference.empty_sketches(names),
             slo.threshold_ms if slo else None,
             self.config.performance.threshold,
+            Sampler.from_config(self.config.sampling),
         )
 
 

@@ -142,7 +142,8 @@ class PipelineMetrics:
         self.labels = Counter(
             name("labels", "events"),
             "Labels by join outcome: joined, orphan (no prediction), duplicate, expired "
-            "(prediction past the label horizon), unusable, unmonitored.",
+            "(prediction past the label horizon), unusable, unmonitored, unsampled "
+            "(prediction outside the label tier).",
             ["model", "outcome"],
             registry=r,
         )

@@ -26,6 +26,7 @@ from faust.types import TP
 from streams.json_logs import log_fields
 from streams.labels.join import pending_record
 from streams.labels.pending import batch_key, index_writer
+from streams.sampling import Sampler, Tier
 from streams.windows.stage1 import PartitionState, Stage1
 from streams.worker.context import Context, save_after, topic_name
 from streams.worker.partition_scope import partition_scope
@@ -57,6 +58,7 @@ class PredictionsAgent:
             for m, s in ctx.models.items()
             if s.config.performance.enabled
         }
+        self.samplers = {m: Sampler.from_config(s.config.sampling) for m, s in ctx.models.items()}
         self.events = {m: ctx.metrics.events.labels(m) for m in ctx.models}
         self.latency = {m: ctx.metrics.latency.labels(m) for m in ctx.models}
         audit = ctx.audit
@@ -103,8 +105,11 @@ class PredictionsAgent:
                 if (event.model_id, event.model_version) not in self.versions:
                     self.new_version(event.model_id, event.model_version)
                 cohorts = self.cohorts.get(event.model_id)
-                if cohorts is not None:
-                    pending[event.prediction_id] = pending_record(event, cohorts, partition, ts)
+                sampler = self.samplers[event.model_id]
+                pid, segments = event.prediction_id, event.segments
+                if cohorts is not None and sampler.keeps(Tier.labels, pid, segments):
+                    p = sampler.probability(Tier.labels, segments)
+                    pending[pid] = pending_record(event, cohorts, partition, ts, p)
                     known[event.prediction_id] = (event.model_id, ts)
                     first = e.message.offset if first is None else first
                 if event.latency_ms is not None:

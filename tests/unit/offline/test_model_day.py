@@ -24,13 +24,16 @@ def profile():
     return simulated_profile(rows=30_000)
 
 
-def replay(profile, name: str) -> DayReplay:
-    config = default_config()
-    duration = WINDOWS * config.window_s
+def replay(
+    profile, name: str, config=None, windows: int = WINDOWS, events: int = EVENTS
+) -> DayReplay:
+    """``windows`` windows of ``events`` each, a silent-zeros onset a third of the way."""
+    config = config or default_config()
+    duration = windows * config.window_s
     onset = duration / 3 if name == "silent-zeros" else None
     scenario = make_scenario(name, start=DAY0, duration_s=duration, onset_s=onset)
     out = DayReplay()
-    for alerts in replay_windows(config, profile, scenario, WINDOWS, EVENTS):
+    for alerts in replay_windows(config, profile, scenario, windows, events):
         out.alerts += alerts
         out.windows += 1
     return out
