@@ -14,6 +14,7 @@ from streams.cli.common import (
     add_loglevel_argument,
     configure_logging,
     fail,
+    kafka_security,
     positive_seconds,
     stop_on_signals,
     wait_for_kafka,
@@ -110,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     from streams.router.service import AlertRouter
 
     try:
+        security = kafka_security(args)
         routes = load_routes(args.routes)
         keys = resolve_keys(routes, args.routes, allow_missing=args.dry_run)
         backoff = Backoff(base_s=args.backoff_base, cap_s=max(args.backoff_cap, args.backoff_base))
@@ -119,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         routes,
         keys,
         bootstrap=args.bootstrap,
+        security=security,
         topic=args.topic,
         deadletter_topic=args.deadletter_topic,
         group=args.group,
@@ -130,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     log.info("routing %s on %s to %s (group %s)", args.topic, args.bootstrap, args.url, args.group)
     with stop_on_signals() as stop:
         try:
-            if not wait_for_kafka(args.bootstrap, args, "alert-router", stop):
+            if not wait_for_kafka(args.bootstrap, args, "alert-router", stop, security):
                 return EXIT_OK
         except StreamsError as exc:
             return fail(str(exc), "alert-router")

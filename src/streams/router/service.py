@@ -20,8 +20,10 @@ from typing import Any, TextIO
 from pydantic import SecretStr
 
 from streams.backoff import Backoff
+from streams.config.models import KafkaSecurity
 from streams.events.decode import Rejection, deadletter_key, deadletter_record, decode_event
 from streams.events.models import AlertEvent
+from streams.kafka.security import client_settings
 from streams.router.pagerduty import PagerDutySender, Rejected, event_body, masked
 from streams.router.rules import RoutingConfig
 
@@ -53,6 +55,7 @@ class AlertRouter:
         keys: dict[str, SecretStr | None],
         *,
         bootstrap: str = "127.0.0.1:9092",
+        security: KafkaSecurity | None = None,
         topic: str = "alerts",
         deadletter_topic: str = "deadletter",
         group: str = "streams-alert-router",
@@ -66,6 +69,7 @@ class AlertRouter:
         self.routes = routes
         self._keys = keys
         self.bootstrap = bootstrap
+        self.security = security
         self.topic = topic
         self.deadletter_topic = deadletter_topic
         self.group = group
@@ -92,7 +96,7 @@ class AlertRouter:
 
             self._consumer = Consumer(
                 {
-                    "bootstrap.servers": self.bootstrap,
+                    **client_settings(self.bootstrap, self.security),
                     "group.id": self.group,
                     "enable.auto.commit": False,
                     "enable.auto.offset.store": False,
@@ -110,7 +114,7 @@ class AlertRouter:
 
             self._producer = Producer(
                 {
-                    "bootstrap.servers": self.bootstrap,
+                    **client_settings(self.bootstrap, self.security),
                     "partitioner": "murmur2_random",
                     "enable.idempotence": True,
                     "allow.auto.create.topics": False,
