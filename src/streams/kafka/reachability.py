@@ -40,8 +40,7 @@ class BrokerUnreachable(BrokerError):
 
 
 class BrokerRefused(BrokerError):
-    """The broker answered but refused the login or the TLS handshake (wrong password,
-    unknown user, untrusted certificate): retrying cannot help, fix kafka.security."""
+    """The broker refused the login or the TLS handshake: fix kafka.security, retrying cannot."""
 
 
 #: librdkafka errors a broker gives a client it will not talk to, whatever the retries.

@@ -39,8 +39,7 @@ PLAINTEXT = KafkaSecurity()
 
 
 class SecurityError(StreamsError, ValueError):
-    """A secret or certificate of ``kafka.security`` cannot be read: set the environment
-    variable or fix the file the message names (the message never holds the secret)."""
+    """A secret or certificate of kafka.security is unreadable: fix the variable or file named."""
 
 
 def as_security(security: KafkaSecurity | Mapping[str, Any] | None) -> KafkaSecurity:
