@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicP
 from confluent_kafka.admin import AdminClient
 
 from streams.config.loading import load_config
-from streams.config.models import prefixed_topics
+from streams.config.models import KafkaSecurity, prefixed_topics
 from streams.devtools.processes import stop_process_group
 from streams.devtools.simulator.model import DEFAULT_MODEL_ID, FEATURES
 from streams.devtools.simulator.producer import write_reference
@@ -101,6 +101,9 @@ class Deployment:
     prefix: str
     config_path: Path
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: where and how the simulator connects, when not as the tests do (a secured door)
+    producer_bootstrap: str | None = None
+    producer_security: KafkaSecurity | None = None
     _logs: itertools.count = field(default_factory=itertools.count)
 
     def topic(self, name: str) -> str:
@@ -167,7 +170,8 @@ class Deployment:
         kwargs.setdefault("labels_topic", self.topic("labels"))
         kwargs.setdefault("progress", False)
         kwargs.setdefault("labels", False)
-        return simulate(self.bootstrap, **kwargs)
+        kwargs.setdefault("security", self.producer_security)
+        return simulate(self.producer_bootstrap or self.bootstrap, **kwargs)
 
     def results(
         self,
@@ -237,6 +241,7 @@ def deploy(
         latency_slo: dict[str, float] | None = None,
         infrastructure: dict[str, float] | None = None,
         model: dict[str, Any] | None = None,
+        kafka: dict[str, Any] | None = None,
     ) -> Deployment:
         prefix = f"t{uuid.uuid4().hex[:8]}"
         workdir = tmp_path / prefix
@@ -257,6 +262,7 @@ def deploy(
                 "bootstrap": kafka_bootstrap,
                 "partitions": partitions,
                 "topics": prefixed_topics(prefix),
+                **(kafka or {}),
             },
             "worker": {
                 "app_id": f"{prefix}-monitor",
@@ -269,8 +275,12 @@ def deploy(
         path = workdir / "monitor.yaml"
         path.write_text(yaml.safe_dump(config))
         # as in production, the topics exist before anyone produces
-        ensure_topics(kafka_bootstrap, topic_specs(load_config(path)))
+        loaded = load_config(path)
+        ensure_topics(kafka_bootstrap, topic_specs(loaded))
         deployment = Deployment(kafka_bootstrap, workdir, prefix, path)
+        if kafka is not None:  # the workers and producers use ``kafka``, the tests not
+            deployment.producer_bootstrap = loaded.kafka.bootstrap
+            deployment.producer_security = loaded.kafka.security
         made.append(deployment)
         return deployment
 

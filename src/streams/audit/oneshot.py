@@ -26,7 +26,7 @@ def record_action(
     except Exception as exc:  # the action is done; its record is what failed
         print(f"streams {command}: warning: audit topic {topic}: {exc}", file=sys.stderr)
         return False
-    audit = AuditLog("cli", config.kafka.bootstrap, topic)
+    audit = AuditLog("cli", config.kafka.bootstrap, topic, security=config.kafka.security)
     audit.append(action, details)
     if audit.close(SEND_TIMEOUT_S):
         print(f"streams {command}: warning: audit record not delivered to {topic}", file=sys.stderr)

@@ -8,7 +8,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from streams.audit.verify import StoredRecord
+from streams.config.models import KafkaSecurity
 from streams.kafka.errors import BrokerError
+from streams.kafka.security import client_settings
 
 __all__ = ["from_files", "from_topic"]
 
@@ -24,14 +26,16 @@ def from_files(paths: Sequence[Path]) -> Iterator[StoredRecord]:
                     yield StoredRecord(f"{path}:{number}", line.rstrip(b"\n"))
 
 
-def from_topic(bootstrap: str, topic: str) -> Iterator[StoredRecord]:
+def from_topic(
+    bootstrap: str, topic: str, security: KafkaSecurity | None = None
+) -> Iterator[StoredRecord]:
     """Every record of ``topic`` from its first offset to its end, partition by
     partition, named ``topic[p]@offset``; BrokerError when the end is not reached."""
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **client_settings(bootstrap, security),
             "group.id": f"streams-audit-{uuid.uuid4()}",
             "enable.auto.commit": False,
             "log_level": 3,

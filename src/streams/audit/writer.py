@@ -25,6 +25,8 @@ import orjson
 
 from streams.audit.records import GENESIS, make_record
 from streams.backoff import Backoff
+from streams.config.models import KafkaSecurity
+from streams.kafka.security import client_settings
 from streams.quiet_logs import RateLimit
 
 __all__ = ["AUDIT_TOPIC_CONFIG", "AuditLog", "actor", "file_head"]
@@ -76,8 +78,10 @@ class AuditLog:
         topic: str = "audit",
         path: Path | None = None,
         writer: str | None = None,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.actor = actor(component)
+        self.security = security
         self.topic, self.bootstrap, self.path = topic, bootstrap, path
         head = file_head(path) if path is not None else None
         if head is not None:
@@ -140,9 +144,10 @@ class AuditLog:
     def _send_loop(self) -> None:
         from confluent_kafka import Producer
 
+        assert self.bootstrap is not None
         producer = Producer(
             {
-                "bootstrap.servers": self.bootstrap,
+                **client_settings(self.bootstrap, self.security),
                 "acks": "all",
                 "log_level": 3,
                 "message.timeout.ms": int(SEND_TIMEOUT_S * 1000),

@@ -15,6 +15,7 @@ from streams.cli.common import (
     add_loglevel_argument,
     configure_logging,
     fail,
+    kafka_security,
     positive_seconds,
     stop_on_signals,
     wait_for_kafka,
@@ -114,7 +115,7 @@ def _audit(args: argparse.Namespace) -> Any:
     from streams.audit.records import file_sha256
     from streams.audit.writer import AuditLog
 
-    audit = AuditLog("router", args.bootstrap, args.audit_topic)
+    audit = AuditLog("router", args.bootstrap, args.audit_topic, security=kafka_security(args))
     details = {"path": args.routes, "sha256": file_sha256(args.routes), "group": args.group}
     audit.append("config_loaded", details)
     return audit
@@ -130,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     from streams.router.service import AlertRouter
 
     try:
+        security = kafka_security(args)
         routes = load_routes(args.routes)
         keys = resolve_keys(routes, args.routes, allow_missing=args.dry_run)
         for key in keys.values():
@@ -142,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         routes,
         keys,
         bootstrap=args.bootstrap,
+        security=security,
         topic=args.topic,
         deadletter_topic=args.deadletter_topic,
         group=args.group,
@@ -154,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     log.info("routing %s on %s to %s (group %s)", args.topic, args.bootstrap, args.url, args.group)
     with stop_on_signals() as stop:
         try:
-            if not wait_for_kafka(args.bootstrap, args, "alert-router", stop):
+            if not wait_for_kafka(args.bootstrap, args, "alert-router", stop, security):
                 return EXIT_OK
         except StreamsError as exc:
             return fail(str(exc), "alert-router")

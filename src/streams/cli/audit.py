@@ -37,7 +37,8 @@ def _records(args: argparse.Namespace) -> Iterator:
         raise StreamsError("give --config (to read the audit topic) or --file")
     config = with_overrides(load_config(args.config), args)
     wait_for_kafka(config.kafka.bootstrap, args, "audit")
-    return from_topic(config.kafka.bootstrap, args.topic or config.kafka.topics.audit)
+    topic = args.topic or config.kafka.topics.audit
+    return from_topic(config.kafka.bootstrap, topic, config.kafka.security)
 
 
 def _expected(texts: list[str]) -> dict:

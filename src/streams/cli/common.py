@@ -16,8 +16,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from streams.config.loading import ConfigError, load_config
-from streams.config.models import ModelConfig, MonitorConfig
+from streams.config.loading import ConfigError, load_config, load_security
+from streams.config.models import KafkaSecurity, ModelConfig, MonitorConfig
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -108,6 +108,19 @@ def add_bootstrap_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bootstrap", default=DEFAULT_BOOTSTRAP, metavar="HOST:PORT", help=help_text
     )
+    parser.add_argument(
+        "--kafka-security",
+        metavar="FILE",
+        help="YAML file with SASL/TLS settings, the keys of a monitor config's "
+        "kafka.security (docs/security.md; default: PLAINTEXT)",
+    )
+
+
+def kafka_security(args: argparse.Namespace) -> KafkaSecurity:
+    """The ``--kafka-security`` file's settings, PLAINTEXT without one; ConfigError
+    when the file is unreadable or invalid."""
+    path = getattr(args, "kafka_security", None)
+    return load_security(path) if path else KafkaSecurity()
 
 
 def add_bootstrap_override(parser: argparse.ArgumentParser) -> None:
@@ -134,15 +147,18 @@ def wait_for_kafka(
     args: argparse.Namespace,
     command: str,
     stop: threading.Event | None = None,
+    security: KafkaSecurity | None = None,
 ) -> bool:
     """Wait for the broker as ``--connect-timeout`` says, each line on stderr tagged with
-    the command; False when ``stop`` was set first, BrokerUnreachable at the deadline."""
+    the command; False when ``stop`` was set first, BrokerUnreachable at the deadline,
+    BrokerRefused at once when the broker refuses ``security``'s login or handshake."""
     from streams.kafka.reachability import wait_for_broker
 
     def say(line: str) -> None:
         print(f"streams {command}: {line}", file=sys.stderr, flush=True)
 
-    return wait_for_broker(bootstrap, getattr(args, "connect_timeout", None), say, stop)
+    deadline_s = getattr(args, "connect_timeout", None)
+    return wait_for_broker(bootstrap, deadline_s, say, stop, security=security)
 
 
 def add_model_argument(parser: argparse.ArgumentParser) -> None:

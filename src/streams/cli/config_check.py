@@ -7,11 +7,13 @@ import argparse
 from streams.cli.common import EXIT_OK, fail
 from streams.config.loading import load_config, require_references
 from streams.errors import StreamsError
+from streams.kafka.security import require_secrets
 from streams.privacy.columns import redactor_for
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``streams config check``: exit 0 when valid, 1 with the first problem;
+    a secret that is not set or a certificate that will not load is a problem too;
     a reference that will make windows drift for no reason (float-coded or unbounded
     categories) is a warning line, not a failure."""
     from streams.cli.reference import print_warnings
@@ -20,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.file)
         require_references(config, args.file)
+        require_secrets(config, args.file)
         for model in config.models:
             profile = load_reference(model.reference, model.features, redactor_for(model.pii))
             where = f"{args.file}: {model.id}: {model.reference}"

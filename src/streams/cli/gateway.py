@@ -128,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
         config.kafka.topics.predictions,
         queue_size=args.queue_size,
         registry=registry,
+        security=config.kafka.security,
     ) as logger:
         gateway = Gateway(
             logger,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ from streams.cli.common import (
     parse_duration,
 )
 from streams.config.loading import load_config
+from streams.config.models import KafkaSecurity
 from streams.errors import StreamsError
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ class _Source:
     results_topic: str = "results"
     alerts_topic: str = "alerts"
     dataset_share: float | None = None
+    security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
     @property
     def where(self) -> str:
@@ -139,6 +141,7 @@ def _source(args: argparse.Namespace) -> _Source:
             config.kafka.topics.results,
             config.kafka.topics.alerts,
             None if model is None else model.drift.dataset_share,
+            config.kafka.security,
         )
     source = replace(
         source,
@@ -192,6 +195,7 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
             start - margin,
             keep=lambda r: r.get("model_id") == args.model,
             timeout_s=args.timeout,
+            security=source.security,
         )
     except MissingTopicError as exc:
         return _fail(f"{exc} ({_missing_topic_hint(args, exc.topic)})")

@@ -111,8 +111,9 @@ def publish(args: argparse.Namespace) -> int:
                 columns = redact_columns(redactor, columns)
             profile = build_profile(columns, model.features, source=args.input, bins_from=profile)
         topic = config.kafka.topics.references
-        wait_for_kafka(config.kafka.bootstrap, args, "reference publish")
-        size = publish_reference(config.kafka.bootstrap, topic, model.id, profile)
+        kafka = config.kafka
+        wait_for_kafka(kafka.bootstrap, args, "reference publish", security=kafka.security)
+        size = publish_reference(kafka.bootstrap, topic, model.id, profile, security=kafka.security)
         _audit_publish(config, model.id, profile)
     except (StreamsError, ValueError, OSError) as exc:
         return fail(str(exc))

@@ -17,7 +17,7 @@ from streams.cli.common import (
     wait_for_kafka,
 )
 from streams.config.loading import ConfigError, load_config
-from streams.config.models import MonitorConfig
+from streams.config.models import KafkaSecurity, MonitorConfig
 from streams.errors import StreamsError
 from streams.events.models import AlertCategory, Silence
 from streams.kafka.errors import BrokerError
@@ -29,16 +29,19 @@ DESCRIPTION = (
 )
 
 
-def _produce(bootstrap: str, topic: str, key: str, value: bytes | None) -> None:
+def _produce(
+    bootstrap: str, topic: str, key: str, value: bytes | None, security: KafkaSecurity
+) -> None:
     """Write one silence (None: a tombstone that lifts it) and wait for the broker's ack."""
     from confluent_kafka import Producer
 
     from streams.kafka.admin import TopicSpec, ensure_topics
     from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG
+    from streams.kafka.security import client_settings
 
-    ensure_topics(bootstrap, {topic: TopicSpec(1, BROADCAST_TOPIC_CONFIG)})
+    ensure_topics(bootstrap, {topic: TopicSpec(1, BROADCAST_TOPIC_CONFIG)}, security=security)
     errors: list[str] = []
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "log_level": 3})
+    producer = Producer({**client_settings(bootstrap, security), "acks": "all", "log_level": 3})
     producer.produce(
         topic,
         key=key.encode(),
@@ -49,11 +52,13 @@ def _produce(bootstrap: str, topic: str, key: str, value: bytes | None) -> None:
         raise BrokerError(f"silence not delivered to {topic}: {errors or 'timeout'}")
 
 
-def _list(bootstrap: str, topic: str, now: datetime, show_expired: bool) -> None:
+def _list(
+    bootstrap: str, topic: str, now: datetime, show_expired: bool, security: KafkaSecurity
+) -> None:
     """Print one line per silence: the active ones, and the expired ones if asked."""
     from streams.kafka.broadcast import BroadcastReader
 
-    reader = BroadcastReader(bootstrap, topic)
+    reader = BroadcastReader(bootstrap, topic, security)
     shown = 0
     for raw in reader.load().values():
         s = Silence.model_validate_json(raw)
@@ -102,17 +107,18 @@ def run(args: argparse.Namespace) -> int:
         if args.action != "list" and config.model(args.model) is None:
             raise ConfigError(f"{args.config}: no model {args.model!r}")
         silence = _silence(args, now) if args.action == "add" else None
-        wait_for_kafka(bootstrap, args, "silence")
+        security = config.kafka.security
+        wait_for_kafka(bootstrap, args, "silence", security=security)
         if args.action == "list":
-            _list(bootstrap, topic, now, show_expired=args.all)
+            _list(bootstrap, topic, now, args.all, security)
             return EXIT_OK
         key = silence_key(args.model, args.category)
         if silence is None:  # remove
-            _produce(bootstrap, topic, key, None)
+            _produce(bootstrap, topic, key, None, security)
             print(f"removed the silence of {args.model} {args.category}")
             _audit(config, bootstrap, "silence_removed", {"key": key})
             return EXIT_OK
-        _produce(bootstrap, topic, key, silence.model_dump_json().encode())
+        _produce(bootstrap, topic, key, silence.model_dump_json().encode(), security)
         _audit(config, bootstrap, "silence_added", silence.model_dump(mode="json"))
     except (StreamsError, ValueError) as exc:  # ValueError: pydantic's ValidationError too
         return fail(str(exc), "silence")

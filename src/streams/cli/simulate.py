@@ -18,6 +18,7 @@ from streams.cli.common import (
     add_documented_command,
     duration_argument,
     fail,
+    kafka_security,
     wait_for_kafka,
 )
 from streams.devtools.simulator.scenarios import DEFAULT_SHIFTED, DEFAULT_SILENT_ZEROS, SCENARIOS
@@ -227,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.rows:,} reference rows to {path} in {time.monotonic() - started:.1f} s")
         return EXIT_OK
     try:
+        security = kafka_security(args)
         report = simulate(
             args.bootstrap,
             scenario=args.scenario,
@@ -247,7 +249,10 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             partitions=args.partitions,
             envelopes=not args.single_events,
-            wait_for_broker=lambda bootstrap: wait_for_kafka(bootstrap, args, "simulate"),
+            wait_for_broker=lambda bootstrap: wait_for_kafka(
+                bootstrap, args, "simulate", security=security
+            ),
+            security=security,
         )
     except ValueError as exc:
         return _fail(str(exc))

@@ -14,10 +14,12 @@ from streams.cli.common import (
     add_loglevel_argument,
     configure_logging,
     fail,
+    kafka_security,
     port_number,
     positive_seconds,
     stop_on_signals,
 )
+from streams.errors import StreamsError
 
 __all__ = ["register"]
 
@@ -94,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
     from streams.telemetry.agent import TelemetryAgent
     from streams.telemetry.metrics import agent_registry
 
+    try:
+        security = kafka_security(args)
+    except StreamsError as exc:
+        return fail(str(exc), "telemetry-agent")
     if args.once:
         agent = TelemetryAgent(args.bootstrap, args.topic, args.node_id, metrics_port=None)
         try:
@@ -111,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         agent_registry(),
         metrics_host=args.metrics_host,
         metrics_port=args.metrics_port,
+        security=security,
     )
     with stop_on_signals() as stop:
         try:

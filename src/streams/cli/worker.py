@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = with_overrides(config_or_demo(args.config), args)
         require_references(config, args.config or "the demo config")
-        wait_for_kafka(config.kafka.bootstrap, args, "worker")
+        wait_for_kafka(config.kafka.bootstrap, args, "worker", security=config.kafka.security)
         log_file = args.log_file or config.worker.data_dir / "worker.log"
         return run_worker(
             config,

@@ -35,8 +35,10 @@ from streams.client.batching import Batcher, Envelope
 from streams.client.events import InvalidEvent, encode_event, encode_raw
 from streams.client.metrics import RateLimitedLog, metrics_for
 from streams.client.queue import DropQueue
+from streams.config.models import KafkaSecurity
 from streams.events.envelope import MAX_BATCH_BYTES, BatchKind
 from streams.kafka.partitioner import partition_for, partitions_for
+from streams.kafka.security import as_security, client_settings
 from streams.privacy.redaction import Redactor
 from streams.quiet_logs import librdkafka_log
 
@@ -71,8 +73,12 @@ class ClientStats:
 class EventLogger:
     """Batches events of one kind to one topic; see the module docstring.
 
-    ``config`` is passed to librdkafka as is (security settings, ``client.id``...) and
-    wins over the defaults. ``partitions`` fixes the partition count instead of reading
+    ``security`` connects to a secured cluster: a dict with the keys of the monitor
+    config's ``kafka.security`` (docs/security.md), e.g. ``{"protocol": "SASL_SSL",
+    "sasl": {"mechanism": "SCRAM-SHA-512", "username": "svc", "password_env": "PW"},
+    "tls": {"ca_file": "ca.pem"}}``; secrets are read when the producer is built.
+    ``config`` is passed to librdkafka as is (``client.id``...) and wins over the
+    defaults. ``partitions`` fixes the partition count instead of reading
     it from the topic's metadata (then refreshed every ``metadata_refresh_s``).
     ``when_full="wait"`` makes ``log()`` wait for room instead of dropping: for batch
     jobs, never for a model server. ``producer`` replaces the confluent-kafka Producer
@@ -95,6 +101,7 @@ class EventLogger:
         queue_size: int = 100_000,
         compression: str = "zstd",
         config: Mapping[str, Any] | None = None,
+        security: KafkaSecurity | Mapping[str, Any] | None = None,
         registry: CollectorRegistry | None = None,
         partitions: int | None = None,
         metadata_refresh_s: float = 60.0,
@@ -128,7 +135,9 @@ class EventLogger:
         self._producer = (
             producer
             if producer is not None
-            else self._connect(bootstrap, compression, linger_ms, max_bytes, config or {})
+            else self._connect(
+                bootstrap, compression, linger_ms, max_bytes, config or {}, as_security(security)
+            )
         )
         self._fixed = partitions
         self._partitions = partitions
@@ -280,11 +289,12 @@ class EventLogger:
         linger_ms: float,
         max_bytes: int,
         config: Mapping[str, Any],
+        security: KafkaSecurity,
     ) -> Any:
         from confluent_kafka import Producer
 
         settings = {
-            "bootstrap.servers": bootstrap,
+            **client_settings(bootstrap, security),
             "enable.idempotence": True,
             "acks": "all",
             "compression.type": compression,

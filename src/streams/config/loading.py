@@ -13,13 +13,14 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from streams.config.models import MonitorConfig
+from streams.config.models import KafkaSecurity, MonitorConfig
 from streams.config.problems import duplicate_keys, key_path, suggest_key
 from streams.errors import StreamsError
 
 __all__ = [
     "ConfigError",
     "load_config",
+    "load_security",
     "one_line",
     "parse_config",
     "read_yaml",
@@ -89,6 +90,13 @@ def read_yaml(path: Path | str, error: type[ValueError]) -> object:
 def load_config(path: Path | str) -> MonitorConfig:
     """Read, validate and resolve the monitor config at ``path``; ConfigError otherwise."""
     return parse_config(read_yaml(path, ConfigError), Path(path))
+
+
+def load_security(path: Path | str) -> KafkaSecurity:
+    """The Kafka security settings of the commands that take no monitor config: a YAML
+    file with the keys of the config's ``kafka.security``; ConfigError otherwise."""
+    security, _ = validate(KafkaSecurity, read_yaml(path, ConfigError), path, ConfigError)
+    return security
 
 
 def require_references(config: MonitorConfig, source: Path | str) -> None:

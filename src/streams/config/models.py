@@ -419,10 +419,74 @@ def prefixed_topics(prefix: str) -> dict[str, str]:
     return {name: f"{prefix}-{f.default}" for name, f in TopicsConfig.model_fields.items()}
 
 
+class SecretSource(_Strict):
+    """Where a secret is read from when a client is built: an environment variable or
+    a file (its first line). Never the secret itself, so no config or log carries it."""
+
+    password_env: str | None = Field(default=None, min_length=1)
+    password_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _at_most_one_source(self) -> SecretSource:
+        if self.password_env is not None and self.password_file is not None:
+            raise ValueError("give password_env or password_file, not both")
+        return self
+
+
+class SaslConfig(SecretSource):
+    """SASL login: the mechanism, the user, and where the password is read from."""
+
+    mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+    username: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _has_password(self) -> SaslConfig:
+        if self.password_env is None and self.password_file is None:
+            raise ValueError("SASL needs password_env or password_file (never the password)")
+        return self
+
+
+class TlsConfig(SecretSource):
+    """TLS: the CA that signed the brokers' certificates (else the system's), and a
+    client certificate for mutual TLS; ``password_*`` unlocks an encrypted key_file."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    check_hostname: bool = True
+
+    @model_validator(mode="after")
+    def _cert_with_key(self) -> TlsConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        return self
+
+
+class KafkaSecurity(_Strict):
+    """How clients authenticate to and encrypt their traffic with the brokers
+    (docs/security.md); the default, PLAINTEXT, is a local broker's."""
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl: SaslConfig | None = None
+    tls: TlsConfig | None = None
+
+    @model_validator(mode="after")
+    def _parts_match_protocol(self) -> KafkaSecurity:
+        uses_sasl = self.protocol.startswith("SASL_")
+        if uses_sasl and self.sasl is None:
+            raise ValueError(f"protocol {self.protocol} needs a sasl section")
+        if not uses_sasl and self.sasl is not None:
+            raise ValueError(f"sasl is set but protocol {self.protocol} does not use SASL")
+        if self.tls is not None and not self.protocol.endswith("SSL"):
+            raise ValueError(f"tls is set but protocol {self.protocol} does not use TLS")
+        return self
+
+
 class KafkaConfig(_Strict):
     bootstrap: str = "127.0.0.1:9092"
     partitions: int = Field(default=4, ge=1, description="Partitions of every topic created.")
     topics: TopicsConfig = TopicsConfig()
+    security: KafkaSecurity = KafkaSecurity()
 
     @field_validator("bootstrap")
     @classmethod

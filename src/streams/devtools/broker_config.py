@@ -3,9 +3,42 @@ node on loopback, and a log4j2 config that keeps the broker's log short."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["log4j_properties", "server_properties"]
+__all__ = [
+    "SecureListener",
+    "log4j_properties",
+    "secure_listener_properties",
+    "server_properties",
+    "with_secure_listener",
+]
+
+#: The name of the extra listener in ``listeners`` and in its ``listener.name.*`` keys.
+SECURE_LISTENER = "SECURE"
+
+
+@dataclass(frozen=True)
+class SecureListener:
+    """An extra SASL_SSL listener, for testing clients against a secured cluster: the
+    server's PKCS12 keystore (certificate for 127.0.0.1) and the SCRAM users, created
+    when the storage is formatted (KRaft keeps them in its metadata log)."""
+
+    port: int
+    keystore: Path
+    keystore_password: str
+    users: dict[str, str] = field(default_factory=dict)
+    mechanism: str = "SCRAM-SHA-512"
+
+    def __repr__(self) -> str:  # the passwords stay out of logs and test reports
+        return f"SecureListener(port={self.port}, users={sorted(self.users)})"
+
+    def format_arguments(self) -> list[str]:
+        """``kafka-storage format`` arguments creating every user."""
+        arguments = []
+        for name, password in self.users.items():
+            arguments += ["--add-scram", f"{self.mechanism}=[name={name},password={password}]"]
+        return arguments
 
 
 def server_properties(host: str, port: int, controller_port: int, log_dirs: Path) -> dict[str, str]:
@@ -34,6 +67,40 @@ def server_properties(host: str, port: int, controller_port: int, log_dirs: Path
         "group.initial.rebalance.delay.ms": "0",
         "num.network.threads": "2",
         "num.io.threads": "4",
+    }
+
+
+def secure_listener_properties(secure: SecureListener) -> dict[str, str]:
+    """The keys that add ``secure`` to :func:`server_properties` (merged over it);
+    brokers and controller keep talking PLAINTEXT among themselves."""
+    name = SECURE_LISTENER.lower()
+    mechanism = secure.mechanism.lower()
+    return {
+        "sasl.enabled.mechanisms": secure.mechanism,
+        f"listener.name.{name}.sasl.enabled.mechanisms": secure.mechanism,
+        f"listener.name.{name}.{mechanism}.sasl.jaas.config": (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        ),
+        f"listener.name.{name}.ssl.keystore.type": "PKCS12",
+        f"listener.name.{name}.ssl.keystore.location": str(secure.keystore),
+        f"listener.name.{name}.ssl.keystore.password": secure.keystore_password,
+        f"listener.name.{name}.ssl.key.password": secure.keystore_password,
+    }
+
+
+def with_secure_listener(
+    props: dict[str, str], host: str, secure: SecureListener
+) -> dict[str, str]:
+    """``props`` with the SASL_SSL listener added to its listener lists."""
+    listener = f"{SECURE_LISTENER}://{host}:{secure.port}"
+    return {
+        **props,
+        "listeners": f"{props['listeners']},{listener}",
+        "advertised.listeners": f"{props['advertised.listeners']},{listener}",
+        "listener.security.protocol.map": (
+            f"{props['listener.security.protocol.map']},{SECURE_LISTENER}:SASL_SSL"
+        ),
+        **secure_listener_properties(secure),
     }
 
 

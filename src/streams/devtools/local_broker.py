@@ -20,7 +20,12 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from streams.devtools.broker_config import log4j_properties, server_properties
+from streams.devtools.broker_config import (
+    SecureListener,
+    log4j_properties,
+    server_properties,
+    with_secure_listener,
+)
 from streams.devtools.broker_process import (
     is_kafka_process,
     log_tail,
@@ -109,8 +114,10 @@ class LocalBroker:
         data_dir: Path | str | None = None,
         lib_dir: Path | str | None = None,
         pom_path: Path | str | None = None,
+        secure: SecureListener | None = None,
     ) -> None:
         home = streams_home()
+        self.secure = secure
         self.port = int(port)
         self.controller_port = int(controller_port) if controller_port else self.port + 1
         if self.controller_port == self.port:
@@ -132,6 +139,11 @@ class LocalBroker:
     def bootstrap(self) -> str:
         """``bootstrap.servers`` value for clients."""
         return f"{HOST}:{self.port}"
+
+    @property
+    def secure_bootstrap(self) -> str | None:
+        """``bootstrap.servers`` of the SASL_SSL listener, None when there is none."""
+        return None if self.secure is None else f"{HOST}:{self.secure.port}"
 
     @property
     def log_path(self) -> Path:
@@ -213,7 +225,8 @@ class LocalBroker:
 
     def server_properties(self) -> dict[str, str]:
         """Single-node settings: every internal topic at replication 1 so one node suffices."""
-        return server_properties(HOST, self.port, self.controller_port, self.log_dirs)
+        props = server_properties(HOST, self.port, self.controller_port, self.log_dirs)
+        return props if self.secure is None else with_secure_listener(props, HOST, self.secure)
 
     def _write_config(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -235,7 +248,8 @@ class LocalBroker:
             return
         cluster_id = self._run_tool(java, "random-uuid").strip().splitlines()[-1].strip()
         log.info("formatting %s with cluster id %s", self.log_dirs, cluster_id)
-        self._run_tool(java, "format", "-t", cluster_id, "-c", str(self.properties_path))
+        users = self.secure.format_arguments() if self.secure is not None else []
+        self._run_tool(java, "format", "-t", cluster_id, "-c", str(self.properties_path), *users)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -248,7 +262,8 @@ class LocalBroker:
             # Ours but not answering yet: another `start` is probably still waiting on it.
             return self._wait_ready(pid, timeout_s, stop_on_failure=False)
         java = find_java()
-        for port in (self.port, self.controller_port):
+        secure_port = [self.secure.port] if self.secure is not None else []
+        for port in (self.port, self.controller_port, *secure_port):
             if not port_is_free(HOST, port):
                 raise PortInUseError(
                     f"port {HOST}:{port} is already in use by another process; "

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ClusterMetadata, NewTopic
 
+from streams.config.models import KafkaSecurity
 from streams.kafka.errors import TopicError
+from streams.kafka.security import client_settings
 
 __all__ = [
     "TopicSpec",
@@ -56,10 +58,10 @@ class TopicSpec:
             raise ValueError(f"partitions must be >= 1, got {self.partitions}")
 
 
-def _admin(bootstrap: str) -> AdminClient:
+def _admin(bootstrap: str, security: KafkaSecurity | None) -> AdminClient:
     return AdminClient(
         {
-            "bootstrap.servers": bootstrap,
+            **client_settings(bootstrap, security),
             "reconnect.backoff.max.ms": 1000,
             "log_level": 3,
         }
@@ -123,7 +125,10 @@ def _create(
 
 
 def ensure_topics(
-    bootstrap: str, topics: Mapping[str, TopicSpec], timeout_s: float = 30
+    bootstrap: str,
+    topics: Mapping[str, TopicSpec],
+    timeout_s: float = 30,
+    security: KafkaSecurity | None = None,
 ) -> list[str]:
     """Create the missing topics and wait until metadata shows all of them; returns those created.
 
@@ -131,7 +136,7 @@ def ensure_topics(
     (changing it would break key-to-partition mapping); a warning is logged.
     """
     deadline = time.monotonic() + timeout_s
-    admin = _admin(bootstrap)
+    admin = _admin(bootstrap, security)
     created: list[str] = []
     pending = dict(topics)
     last_error: str | None = None
@@ -182,10 +187,12 @@ def _wait_visible(
         time.sleep(0.1)
 
 
-def topic_partition_count(bootstrap: str, topic: str, timeout_s: float = 10) -> int | None:
+def topic_partition_count(
+    bootstrap: str, topic: str, timeout_s: float = 10, security: KafkaSecurity | None = None
+) -> int | None:
     """Partition count of ``topic``, or None when it does not exist (never auto-creates it)."""
     try:
-        md = _metadata(_admin(bootstrap), timeout_s)
+        md = _metadata(_admin(bootstrap, security), timeout_s)
     except KafkaException as exc:
         raise TopicError(f"cannot read metadata from {bootstrap}: {exc}") from exc
     meta = md.topics.get(topic)
@@ -194,10 +201,12 @@ def topic_partition_count(bootstrap: str, topic: str, timeout_s: float = 10) -> 
     return len(meta.partitions)
 
 
-def delete_topics_with_prefix(bootstrap: str, prefix: str, timeout_s: float = 30) -> list[str]:
+def delete_topics_with_prefix(
+    bootstrap: str, prefix: str, timeout_s: float = 30, security: KafkaSecurity | None = None
+) -> list[str]:
     """Delete every topic whose name starts with ``prefix`` and wait until they are gone;
     returns their names. For throwaway setups (the demo), never for production topics."""
-    admin = _admin(bootstrap)
+    admin = _admin(bootstrap, security)
     names = sorted(t for t in _metadata(admin, timeout_s).topics if t.startswith(prefix))
     if not names:
         return []

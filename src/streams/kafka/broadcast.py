@@ -12,7 +12,9 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
+from streams.config.models import KafkaSecurity
 from streams.kafka.errors import BrokerError
+from streams.kafka.security import client_settings
 from streams.quiet_logs import librdkafka_log
 
 _KAFKA_LOG = librdkafka_log("streams.kafka.broadcast.kafka")
@@ -25,12 +27,12 @@ BROADCAST_TOPIC_CONFIG = {"cleanup.policy": "compact", "max.message.bytes": str(
 class BroadcastReader:
     """The latest value of every key of one topic; a tombstone removes its key."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, security: KafkaSecurity | None = None) -> None:
         self.topic = topic
         self.values: dict[str, bytes] = {}
         self._consumer: Any = Consumer(
             {
-                "bootstrap.servers": bootstrap,
+                **client_settings(bootstrap, security),
                 "group.id": f"streams-broadcast-{topic}",  # never committed, never joined
                 "enable.auto.commit": False,
                 "fetch.message.max.bytes": MAX_MESSAGE_BYTES,

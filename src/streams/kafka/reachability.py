@@ -18,13 +18,15 @@ import threading
 import time
 from collections.abc import Callable
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from streams.backoff import Backoff
+from streams.config.models import KafkaSecurity
 from streams.kafka.errors import BrokerError
+from streams.kafka.security import client_settings
 
-__all__ = ["BrokerUnreachable", "probe_broker", "wait_for_broker"]
+__all__ = ["BrokerRefused", "BrokerUnreachable", "probe_broker", "wait_for_broker"]
 
 #: Retries start fast (a broker that is just starting answers within seconds) and
 #: settle at one look every 10 s.
@@ -35,6 +37,19 @@ REMIND_EVERY_S = 60.0
 
 class BrokerUnreachable(BrokerError):
     """No broker answered in time: start it (``streams kafka start``) or fix --bootstrap."""
+
+
+class BrokerRefused(BrokerError):
+    """The broker refused the login or the TLS handshake: fix kafka.security, retrying cannot."""
+
+
+#: librdkafka errors a broker gives a client it will not talk to, whatever the retries.
+_REFUSALS = {
+    KafkaError._AUTHENTICATION: "the login was refused",
+    KafkaError._SSL: "the TLS handshake failed",
+    KafkaError.SASL_AUTHENTICATION_FAILED: "the login was refused",
+    KafkaError.UNSUPPORTED_SASL_MECHANISM: "the SASL mechanism is not enabled there",
+}
 
 
 def _servers(bootstrap: str) -> list[tuple[str, int]]:
@@ -60,26 +75,44 @@ def _tcp_problem(host: str, port: int, timeout_s: float) -> str | None:
         return exc.strerror or str(exc)
 
 
-def probe_broker(bootstrap: str, timeout_s: float = 5.0) -> str | None:
-    """None when a broker of ``bootstrap`` serves metadata, else why not in a few words.
+def probe_broker(
+    bootstrap: str, timeout_s: float = 5.0, security: KafkaSecurity | None = None
+) -> str | None:
+    """None when a broker of ``bootstrap`` serves metadata, else why not in a few words;
+    BrokerRefused when it refuses the login or the TLS handshake.
 
     The TCP check first: it answers a closed port at once, where a client would spend
     its whole timeout reconnecting."""
     problems = [_tcp_problem(host, port, min(timeout_s, 3.0)) for host, port in _servers(bootstrap)]
     if all(problems):
         return problems[0]
+    errors: list[KafkaError] = []
     admin = AdminClient(
         {
-            "bootstrap.servers": bootstrap,
+            **client_settings(bootstrap, security),
             "log_level": 0,  # the one line is ours; librdkafka's reconnect log is noise
-            "error_cb": lambda _err: None,
+            "error_cb": errors.append,
         }
     )
     try:
         admin.list_topics(timeout=timeout_s)
-    except KafkaException:
+    except KafkaException as exc:
+        errors.append(exc.args[0])
+        admin.poll(0)  # serves error_cb: the refusal itself comes that way
+        _raise_refusal(bootstrap, errors)
         return "the port is open but no Kafka metadata came back"
     return None
+
+
+def _raise_refusal(bootstrap: str, errors: list[KafkaError]) -> None:
+    """BrokerRefused, in one line, when one of ``errors`` is a refusal."""
+    for err in errors:
+        if isinstance(err, KafkaError) and err.code() in _REFUSALS:
+            detail = err.str().splitlines()[0]
+            raise BrokerRefused(
+                f"Kafka at {bootstrap}: {_REFUSALS[err.code()]} ({detail}); "
+                "check kafka.security (docs/security.md)"
+            )
 
 
 def wait_for_broker(
@@ -88,16 +121,18 @@ def wait_for_broker(
     say: Callable[[str], None],
     stop: threading.Event | None = None,
     backoff: Backoff = RETRY_BACKOFF,
+    security: KafkaSecurity | None = None,
 ) -> bool:
     """Return once a broker of ``bootstrap`` answers (True), or False when ``stop`` was
-    set first; BrokerUnreachable after ``deadline_s`` (None: wait for ever).
+    set first; BrokerUnreachable after ``deadline_s`` (None: wait for ever), and
+    BrokerRefused at once when the broker refuses ``security``'s login or handshake.
 
     ``say`` hears one line when the broker does not answer, one when it answers
     after all, and, without a deadline, a reminder at most every REMIND_EVERY_S."""
     start = time.monotonic()
     limit = math.inf if deadline_s is None else deadline_s
     waiting = stop or threading.Event()
-    problem = probe_broker(bootstrap)
+    problem = probe_broker(bootstrap, security=security)
     if problem is None:
         return True
     until = "until it answers" if deadline_s is None else f"for up to {deadline_s:g} s"
@@ -113,7 +148,7 @@ def wait_for_broker(
         if waiting.wait(min(backoff.delay(attempt), limit - elapsed)):
             return False
         attempt += 1
-        problem = probe_broker(bootstrap)
+        problem = probe_broker(bootstrap, security=security)
         if problem is not None and time.monotonic() - reminded >= REMIND_EVERY_S:
             reminded = time.monotonic()
             waited = f"{reminded - start:.0f} s"

@@ -20,7 +20,9 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from streams.config.models import KafkaSecurity
 from streams.errors import StreamsError
+from streams.kafka.security import client_settings
 
 #: librdkafka logs each failed connection on stderr; errors here are one line of ours.
 _QUIET = logging.getLogger("streams.postmortem.kafka")
@@ -51,10 +53,10 @@ class TopicRead:
     models: set[str] = field(default_factory=set)
 
 
-def _consumer(bootstrap: str, errors: list[KafkaError]) -> Consumer:
+def _consumer(bootstrap: str, errors: list[KafkaError], security: KafkaSecurity | None) -> Consumer:
     return Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **client_settings(bootstrap, security),
             # required by the client, never joined: partitions are assigned by hand
             "group.id": f"streams-postmortem-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
@@ -81,13 +83,14 @@ def read_topics(
     since_s: float,
     keep: Callable[[dict[str, Any]], bool] = lambda _: True,
     timeout_s: float = 10.0,
+    security: KafkaSecurity | None = None,
 ) -> dict[str, TopicRead]:
     """The JSON records of each topic from ``since_s`` (message time, epoch seconds) up
     to the end offsets when the read starts, those ``keep`` accepts. ``timeout_s``
     bounds each call to the broker and any stretch of reading without progress."""
     errors: list[KafkaError] = []
     try:
-        consumer = _consumer(bootstrap, errors)
+        consumer = _consumer(bootstrap, errors, security)
     except KafkaException as exc:  # e.g. a malformed bootstrap list
         raise ReadError(f"cannot use Kafka at {bootstrap}: {exc.args[0].str()}") from None
     try:

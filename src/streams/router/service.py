@@ -21,8 +21,10 @@ from pydantic import SecretStr
 
 from streams.audit.writer import AuditLog
 from streams.backoff import Backoff
+from streams.config.models import KafkaSecurity
 from streams.events.decode import Rejection, deadletter_key, deadletter_record, decode_event
 from streams.events.models import AlertEvent
+from streams.kafka.security import client_settings
 from streams.quiet_logs import librdkafka_log
 from streams.router.pagerduty import PagerDutySender, Rejected, event_body, masked
 from streams.router.rules import RoutingConfig
@@ -56,6 +58,7 @@ class AlertRouter:
         keys: dict[str, SecretStr | None],
         *,
         bootstrap: str = "127.0.0.1:9092",
+        security: KafkaSecurity | None = None,
         topic: str = "alerts",
         deadletter_topic: str = "deadletter",
         group: str = "streams-alert-router",
@@ -70,6 +73,7 @@ class AlertRouter:
         self.routes = routes
         self._keys = keys
         self.bootstrap = bootstrap
+        self.security = security
         self.topic = topic
         self.deadletter_topic = deadletter_topic
         self.group = group
@@ -97,7 +101,7 @@ class AlertRouter:
 
             self._consumer = Consumer(
                 {
-                    "bootstrap.servers": self.bootstrap,
+                    **client_settings(self.bootstrap, self.security),
                     "group.id": self.group,
                     "enable.auto.commit": False,
                     "enable.auto.offset.store": False,
@@ -116,7 +120,7 @@ class AlertRouter:
 
             self._producer = Producer(
                 {
-                    "bootstrap.servers": self.bootstrap,
+                    **client_settings(self.bootstrap, self.security),
                     "partitioner": "murmur2_random",
                     "enable.idempotence": True,
                     "allow.auto.create.topics": False,

@@ -25,9 +25,10 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from streams.backoff import Backoff
-from streams.config.models import MetricsBasicAuth, MetricsTLS
+from streams.config.models import KafkaSecurity, MetricsBasicAuth, MetricsTLS
 from streams.events.models import MAX_GPUS, MAX_NVML_ERRORS, GpuReading, TelemetryEvent
 from streams.kafka.admin import TopicSpec, ensure_topics
+from streams.kafka.security import client_settings
 from streams.metrics_server import serve_metrics
 from streams.quiet_logs import librdkafka_log
 from streams.telemetry.host import HostSampler
@@ -89,10 +90,12 @@ class TelemetryAgent:
         producer: Any = None,
         metrics_tls: MetricsTLS | None = None,
         metrics_auth: MetricsBasicAuth | None = None,
+        security: KafkaSecurity | None = None,
     ) -> None:
         if not interval_s > 0:
             raise ValueError(f"interval must be positive, got {interval_s}")
         self.bootstrap = bootstrap
+        self.security = security
         self.topic = topic
         self.node_id = node_id or socket.gethostname()
         self.interval_s = interval_s
@@ -206,7 +209,7 @@ class TelemetryAgent:
             timeout_ms = int(max(30.0, 3 * self.interval_s) * 1000)
             self._producer = Producer(
                 {
-                    "bootstrap.servers": self.bootstrap,
+                    **client_settings(self.bootstrap, self.security),
                     **PRODUCER_CONFIG,
                     # a sample is given up after a few intervals: newer ones matter more
                     "message.timeout.ms": timeout_ms,
@@ -234,6 +237,7 @@ class TelemetryAgent:
                     self.bootstrap,
                     {self.topic: TopicSpec(TOPIC_PARTITIONS)},
                     timeout_s=TOPIC_TIMEOUT_S,
+                    security=self.security,
                 )
             except Exception as exc:  # any broker problem: sampling goes on regardless
                 log.warning("topic %s not ready on %s: %s", self.topic, self.bootstrap, exc)

@@ -15,24 +15,31 @@ from dataclasses import dataclass
 
 from confluent_kafka import KafkaException, Producer
 
+from streams.config.models import KafkaSecurity
 from streams.kafka.admin import TopicSpec, ensure_topics
 from streams.kafka.broadcast import BROADCAST_TOPIC_CONFIG, MAX_MESSAGE_BYTES
 from streams.kafka.errors import BrokerError
+from streams.kafka.security import client_settings
 from streams.windows.reference_profile import ReferenceProfile
 
 log = logging.getLogger(__name__)
 
 
 def publish_reference(
-    bootstrap: str, topic: str, model_id: str, profile: ReferenceProfile, timeout_s: float = 30
+    bootstrap: str,
+    topic: str,
+    model_id: str,
+    profile: ReferenceProfile,
+    timeout_s: float = 30,
+    security: KafkaSecurity | None = None,
 ) -> int:
     """Publish ``profile`` as the reference of ``model_id``; returns its size in bytes."""
-    ensure_topics(bootstrap, {topic: TopicSpec(1, BROADCAST_TOPIC_CONFIG)})
+    ensure_topics(bootstrap, {topic: TopicSpec(1, BROADCAST_TOPIC_CONFIG)}, security=security)
     value = profile.to_bytes()
     errors: list[str] = []
     producer = Producer(
         {
-            "bootstrap.servers": bootstrap,
+            **client_settings(bootstrap, security),
             "message.max.bytes": MAX_MESSAGE_BYTES + 1024,
             "acks": "all",
             "log_level": 3,

@@ -18,6 +18,7 @@ import faust
 from streams.config.models import MonitorConfig
 from streams.events.models import AlertEvent
 from streams.kafka.broadcast import MAX_MESSAGE_BYTES, BroadcastReader
+from streams.kafka.security import faust_credentials
 from streams.windows.reference_updates import accept
 from streams.windows.stage1 import ModelSpec
 from streams.worker.audit import WorkerAudit
@@ -38,6 +39,7 @@ def build_app(config: MonitorConfig, num_partitions: int) -> faust.App:
     return faust.App(
         worker.app_id,
         broker=f"kafka://{config.kafka.bootstrap}",
+        broker_credentials=faust_credentials(config.kafka.security),
         store=worker.store,
         datadir=str(worker.data_dir),
         topic_partitions=num_partitions,

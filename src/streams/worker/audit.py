@@ -36,7 +36,13 @@ def _recorded_versions(path: Path) -> set[tuple[str, str]]:
 class WorkerAudit:
     def __init__(self, config: MonitorConfig) -> None:
         path = config.worker.data_dir / AUDIT_FILE
-        self.log = AuditLog("worker", config.kafka.bootstrap, config.kafka.topics.audit, path)
+        self.log = AuditLog(
+            "worker",
+            config.kafka.bootstrap,
+            config.kafka.topics.audit,
+            path,
+            security=config.kafka.security,
+        )
         #: (model, version) pairs on record; stage 1 checks it per event, so a plain set
         self.versions = _recorded_versions(path)
 

@@ -74,12 +74,12 @@ def build_pipeline(
     on_alert: Callable[[AlertEvent], None] | None = None,
     audit: WorkerAudit | None = None,
 ) -> Pipeline:
-    bootstrap = config.kafka.bootstrap
-    ensure_topics(bootstrap, topic_specs(config))
-    partitions = topic_partition_count(bootstrap, config.kafka.topics.predictions)
+    bootstrap, security, topics = config.kafka.bootstrap, config.kafka.security, config.kafka.topics
+    ensure_topics(bootstrap, topic_specs(config), security=security)
+    partitions = topic_partition_count(bootstrap, topics.predictions, security=security)
     assert partitions, "ensure_topics returned before the predictions topic was visible"
-    references = BroadcastReader(bootstrap, config.kafka.topics.references)
-    silences = BroadcastReader(bootstrap, config.kafka.topics.silences)
+    references = BroadcastReader(bootstrap, topics.references, security)
+    silences = BroadcastReader(bootstrap, topics.silences, security)
     models = load_models(config)
     pipeline = Pipeline(config, models, partitions, metrics, on_alert, references, silences, audit)
     pipeline.apply_references(references.load())

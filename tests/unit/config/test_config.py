@@ -48,7 +48,7 @@ def test_good_config_resolves_reference_next_to_file(tmp_path: Path) -> None:
         (GOOD.replace("window_s", "windw_s"), "(did you mean 'window_s'?)"),
         (GOOD + "kafka: {bootstrp: x:1}\n", "kafka.bootstrp: Extra inputs are not permitted"),
         (GOOD + "kafka: {bootstrp: x:1}\n", "(did you mean 'bootstrap'?)"),
-        (GOOD + "kafka: {zzz: 1}\n", "(known keys: bootstrap, partitions, topics)"),
+        (GOOD + "kafka: {zzz: 1}\n", "(known keys: bootstrap, partitions, security, topics)"),
         ("models: [", "not valid YAML at line"),
         (GOOD + "    window_s: 60\n", "models.0.window_s: duplicate key (lines 6 and 7)"),
         (

@@ -34,6 +34,7 @@ import orjson
 
 from streams.client import LabelLogger, PredictionLogger
 from streams.client.logger import EventLogger
+from streams.config.models import KafkaSecurity
 from streams.devtools.simulator.arrivals import DAY_S, ArrivalProcess
 from streams.devtools.simulator.datafiles import write_rows
 from streams.devtools.simulator.events import format_timestamps
@@ -43,6 +44,7 @@ from streams.devtools.simulator.run_report import SimulationReport
 from streams.devtools.simulator.scenarios import Scenario, make_scenario
 from streams.errors import StreamsError
 from streams.kafka.admin import TopicSpec, ensure_topics
+from streams.kafka.security import client_settings
 from streams.quiet_logs import librdkafka_log
 
 PRODUCER_CONFIG: dict[str, Any] = {
@@ -159,6 +161,7 @@ def simulate(
     envelopes: bool = True,
     producer: Any = None,
     wait_for_broker: Callable[[str], object] | None = None,
+    security: KafkaSecurity | None = None,
 ) -> SimulationReport:
     """Produce ``duration_s`` of event time of simulated predictions (and labels).
 
@@ -167,7 +170,8 @@ def simulate(
     sends batch envelopes; ``envelopes=False`` one message per event. ``producer`` replaces the
     confluent_kafka Producer of both loggers (tests; then the topics are taken to
     have ``partitions``). ``wait_for_broker`` is called with the bootstrap once the
-    arguments are checked, before any client is made (the CLI's quiet wait). Raises
+    arguments are checked, before any client is made (the CLI's quiet wait).
+    ``security`` holds the SASL/TLS settings of a secured cluster. Raises
     ValueError for bad arguments and SimulationError when Kafka is unreachable or
     messages were not delivered. Ctrl-C stops cleanly: what was produced is
     flushed and the report says ``interrupted``.
@@ -189,7 +193,7 @@ def simulate(
     if producer is None:
         if wait_for_broker is not None:
             wait_for_broker(bootstrap)
-        _connect(bootstrap, {topic, labels_topic}, partitions)
+        _connect(bootstrap, {topic, labels_topic}, partitions, security)
     options: dict[str, Any] = {
         "single": not envelopes,
         "linger_ms": LINGER_MS,
@@ -199,6 +203,7 @@ def simulate(
         "producer": producer,
         "partitions": partitions if producer is not None else None,
         "config": {"logger": _KAFKA_LOG},
+        "security": security,
     }
     loggers = (
         PredictionLogger(bootstrap, topic, **options),
@@ -311,13 +316,16 @@ def _check_arguments(
         raise ValueError(f"label_delay_s must be >= 0, got {label_delay_s}")
 
 
-def _connect(bootstrap: str, topics: set[str], partitions: int) -> None:
+def _connect(
+    bootstrap: str, topics: set[str], partitions: int, security: KafkaSecurity | None
+) -> None:
     """Check that the broker answers, and create the topics if missing."""
     from confluent_kafka import KafkaException, Producer
 
     # librdkafka's own log goes through Python logging: served on poll() only, so an
     # unreachable broker gives one error line instead of a reconnect log per 50 ms
-    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG, "logger": _KAFKA_LOG})
+    settings = client_settings(bootstrap, security)
+    producer = Producer({**settings, **PRODUCER_CONFIG, "logger": _KAFKA_LOG})
     try:
         producer.list_topics(timeout=CONNECT_TIMEOUT_S)
     except KafkaException as exc:
@@ -326,7 +334,7 @@ def _connect(bootstrap: str, topics: set[str], partitions: int) -> None:
         raise SimulationError(f"cannot reach Kafka at {bootstrap}: {reason}") from None
     # topics that do not exist yet get ``partitions`` (the worker's default), never
     # a broker's auto-created single partition
-    ensure_topics(bootstrap, {t: TopicSpec(partitions) for t in topics})
+    ensure_topics(bootstrap, {t: TopicSpec(partitions) for t in topics}, security=security)
 
 
 @dataclass(frozen=True)
