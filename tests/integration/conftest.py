@@ -146,7 +146,7 @@ class Deployment:
         while time.monotonic() < deadline:
             try:
                 seen = admin.describe_consumer_groups([group])[group].result(timeout=10)
-            except KafkaException as error:  # the group's coordinator still loading
+            except (KafkaException, TimeoutError) as error:  # coordinator loading; slow
                 seen = error
             else:
                 assigned = [m for m in seen.members if m.assignment.topic_partitions]

@@ -27,11 +27,12 @@ from streams.audit.records import GENESIS, make_record
 from streams.backoff import Backoff
 from streams.config.models import KafkaSecurity
 from streams.kafka.security import client_settings
-from streams.quiet_logs import RateLimit
+from streams.quiet_logs import RateLimit, librdkafka_log
 
 __all__ = ["AUDIT_TOPIC_CONFIG", "AuditLog", "actor", "file_head"]
 
 log = logging.getLogger(__name__)
+_KAFKA_LOG = librdkafka_log("streams.audit.kafka")
 log.addFilter(RateLimit())
 
 #: Kept for ever, never compacted: an audit trail is the whole history.
@@ -150,6 +151,7 @@ class AuditLog:
                 **client_settings(self.bootstrap, self.security),
                 "acks": "all",
                 "log_level": 3,
+                "logger": _KAFKA_LOG,  # an outage: one line per kind per 30 s
                 "message.timeout.ms": int(SEND_TIMEOUT_S * 1000),
             }
         )
