@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+import ssl
+from typing import TYPE_CHECKING, Any
 
 from streams.cli.common import (
     EXIT_OK,
@@ -21,6 +22,10 @@ from streams.cli.common import (
 )
 from streams.errors import StreamsError
 
+if TYPE_CHECKING:
+    from streams.config.models import GatewayConfig
+    from streams.http_security import BasicAuthGuard
+
 __all__ = ["register"]
 
 HELP = "accept predictions over HTTP (KServe inference logger, plain JSON) into Kafka"
@@ -34,11 +39,19 @@ InferenceService name as model id (or as --model maps it) and prediction ids
 one object or a list. Everything is produced through the producer client to the
 config's predictions topic, partitioned as the worker expects. The gateway never
 blocks: with no room it answers 503 with Retry-After, a malformed post gets 400 and
-the reason. GET /healthz and GET /metrics (Prometheus) for the operator."""
+the reason. GET /healthz and GET /metrics (Prometheus) for the operator. The config's
+gateway.tls serves HTTPS and gateway.basic_auth refuses (401) any request without
+its user and password (read from a file), as worker.metrics_tls and
+worker.metrics_basic_auth do for /metrics."""
 
 EXAMPLES = """examples:
   streams gateway --config monitor.yaml                       # http://127.0.0.1:8085
   streams gateway --config monitor.yaml --host 0.0.0.0 --model sklearn-iris=iris
+
+monitor.yaml, to serve another host (docs/gateway.md, "HTTPS and basic auth"):
+  gateway:
+    tls: {cert_file: /etc/streams/tls.crt, key_file: /etc/streams/tls.key}
+    basic_auth: {username: kserve, password_file: /etc/streams/gateway-password}
 
 KServe InferenceService:
   spec:
@@ -58,6 +71,33 @@ def _model_mapping(text: str) -> tuple[str, str]:
     if not sep or not service or not model:
         raise argparse.ArgumentTypeError(f"expected SERVICE=MODEL_ID, got {text!r}")
     return service, model
+
+
+def _http_security(
+    config: GatewayConfig,
+) -> tuple[ssl.SSLContext | None, BasicAuthGuard | None]:
+    """The TLS context and the credential check of ``gateway.tls`` and
+    ``gateway.basic_auth``, loaded before anything listens: a file that will not load
+    is one line naming it (never its content), not a server that refuses everyone."""
+    from streams.http_security import BasicAuthGuard, server_tls_context
+
+    tls = guard = None
+    if config.tls is not None:
+        try:
+            tls = server_tls_context(config.tls)
+        except (OSError, ssl.SSLError) as exc:
+            why = exc.strerror or getattr(exc, "reason", None) or type(exc).__name__
+            raise OSError(
+                f"gateway.tls: cannot load {config.tls.cert_file} with {config.tls.key_file}: {why}"
+            ) from None
+    if config.basic_auth is not None:
+        try:
+            guard = BasicAuthGuard(config.basic_auth, "gateway")
+        except OSError as exc:
+            where = config.basic_auth.password_file
+            why = f"cannot read {where}: {exc.strerror}" if exc.strerror else str(exc)
+            raise OSError(f"gateway.basic_auth.password_file: {why}") from None
+    return tls, guard
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -121,6 +161,10 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc), "gateway")
     if args.queue_size < 1 or args.max_waiting < 1:
         return fail("--queue-size and --max-waiting must be at least 1", "gateway")
+    try:
+        tls, guard = _http_security(config.gateway)
+    except (OSError, ssl.SSLError) as exc:
+        return fail(str(exc), "gateway")
     registry = CollectorRegistry()
     features = {m.id: list(m.features) for m in config.models}
     with PredictionLogger(
@@ -140,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         )
         with stop_on_signals() as stop:
             try:
-                serve(gateway, args.host, args.port, stop)
+                serve(gateway, args.host, args.port, stop, tls=tls, guard=guard)
             except OSError as exc:  # the port is taken, or the address is not ours
                 return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", "gateway")
     logging.getLogger("streams.gateway").info("stopped: %s", logger.stats())

@@ -522,15 +522,16 @@ class RocksDBConfig(_Strict):
 
 
 class MetricsTLS(_Strict):
-    """/metrics over HTTPS: the server's certificate chain and its private key (PEM)."""
+    """/metrics (or the gateway) over HTTPS: the server's certificate chain and its
+    private key (PEM)."""
 
     cert_file: Path
     key_file: Path
 
 
 class MetricsBasicAuth(_Strict):
-    """/metrics behind HTTP basic auth; the password is read from a file (its first
-    line), so it is never in the config."""
+    """/metrics (or the gateway) behind HTTP basic auth; the password is read from a
+    file (its first line), so it is never in the config."""
 
     username: str = Field(min_length=1, pattern=r"^[^:]+$")
     password_file: Path
@@ -568,10 +569,19 @@ class WorkerConfig(_Strict):
     rocksdb: RocksDBConfig = RocksDBConfig()
 
 
+class GatewayConfig(_Strict):
+    """``streams gateway``'s HTTP side (docs/gateway.md): HTTPS and basic auth, in the
+    shapes of the worker's /metrics; the address stays a command-line option."""
+
+    tls: MetricsTLS | None = None
+    basic_auth: MetricsBasicAuth | None = None
+
+
 class MonitorConfig(_Strict):
     models: list[ModelConfig] = Field(min_length=1)
     kafka: KafkaConfig = KafkaConfig()
     worker: WorkerConfig = WorkerConfig()
+    gateway: GatewayConfig = GatewayConfig()
     infrastructure: InfraConfig = InfraConfig()
 
     @model_validator(mode="after")

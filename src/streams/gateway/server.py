@@ -7,15 +7,18 @@ and the bounded queue are the client's. The gateway never blocks its caller: whe
 client's queue or the pairing table has no room it answers 503 with ``Retry-After``
 (KServe's logger retries), a malformed post gets 400 with the reason, and an accepted
 one 202. ``GET /healthz`` says whether the broker's partitions are known;
-``GET /metrics`` serves the gateway's and the client's counters.
+``GET /metrics`` serves the gateway's and the client's counters. With the config's
+``gateway.basic_auth`` every route answers 401 to a request without the credentials
+(:mod:`streams.http_security`, as /metrics does); with ``gateway.tls`` it speaks HTTPS.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -33,6 +36,7 @@ from streams.gateway.kserve import (
     read_cloudevent,
 )
 from streams.gateway.pairing import Pairing
+from streams.http_security import BasicAuthGuard
 
 log = logging.getLogger(__name__)
 #: Seconds a caller turned away for lack of room is told to wait.
@@ -82,8 +86,9 @@ class Gateway:
         )
         waiting.set_function(lambda: len(self.pairing))
 
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=8 * 1024 * 1024)
+    def app(self, guard: BasicAuthGuard | None = None) -> web.Application:
+        middlewares = [] if guard is None else [_basic_auth(guard, self.requests)]
+        app = web.Application(client_max_size=8 * 1024 * 1024, middlewares=middlewares)
         app.router.add_post("/", self.cloudevent)
         app.router.add_post("/v1/cloudevents", self.cloudevent)
         app.router.add_post("/v1/predictions", self.plain)
@@ -173,6 +178,27 @@ class Gateway:
         return web.json_response({"message": message}, status=code, dumps=_dumps)
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _basic_auth(guard: BasicAuthGuard, requests: Counter) -> Any:
+    """A middleware answering 401 before any handler, or any read of the body, runs."""
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if guard.admits(request.headers.get("Authorization")):
+            return await handler(request)
+        requests.labels("auth", "401").inc()
+        return web.json_response(
+            {"message": "401 Unauthorized"},
+            status=401,
+            headers={"WWW-Authenticate": guard.challenge},
+            dumps=_dumps,
+        )
+
+    return check
+
+
 def _dumps(body: Any) -> str:
     return orjson.dumps(body).decode()
 
@@ -183,14 +209,24 @@ def _renamed(half: InferenceEvent, models: Mapping[str, str]) -> InferenceEvent:
     return half if model is None else replace(half, model=model)
 
 
-def serve(gateway: Gateway, host: str, port: int, stop: threading.Event) -> None:
-    """Answer on ``host:port`` until ``stop`` is set."""
+def serve(
+    gateway: Gateway,
+    host: str,
+    port: int,
+    stop: threading.Event,
+    *,
+    tls: ssl.SSLContext | None = None,
+    guard: BasicAuthGuard | None = None,
+) -> None:
+    """Answer on ``host:port`` until ``stop`` is set: over HTTPS with ``tls``, only to
+    the credentials ``guard`` admits with one."""
 
     async def main() -> None:
-        runner = web.AppRunner(gateway.app(), access_log=None)
+        runner = web.AppRunner(gateway.app(guard), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
-        log.info("gateway listening on http://%s:%d", host, port)
+        await web.TCPSite(runner, host, port, ssl_context=tls).start()
+        scheme = "https" if tls is not None else "http"
+        log.info("gateway listening on %s://%s:%d", scheme, host, port)
         try:
             while not stop.is_set():
                 await asyncio.sleep(0.2)

@@ -10,8 +10,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 import pytest
@@ -53,23 +54,34 @@ def cloudevent(kind: str, ce_id: str, time_: datetime) -> dict[str, str]:
     }
 
 
-def start_gateway(d: Deployment, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+def healthy(url: str) -> bool:
+    with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+        return response.status == 200
+
+
+def start_gateway(
+    d: Deployment,
+    *extra: str,
+    config: Path | None = None,
+    scheme: str = "http",
+    ready: Callable[[str], bool] = healthy,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The gateway on ``config`` (the deployment's by default), once ``ready(url)``."""
     (port,) = free_ports(1)
     log = (d.workdir / f"gateway-{port}.log").open("wb")
-    command = [sys.executable, "-m", "streams", "gateway", "--config", str(d.config_path)]
+    command = [sys.executable, "-m", "streams", "gateway", "--config", str(config or d.config_path)]
     proc = subprocess.Popen(
         [*command, "--port", str(port), "--model", f"sklearn-iris={DEFAULT_MODEL_ID}", *extra],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return proc, url
+            if ready(url):
+                return proc, url
         except (urllib.error.URLError, ConnectionError):
             pass
         time.sleep(0.3)
