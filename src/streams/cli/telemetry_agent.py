@@ -32,8 +32,9 @@ through NVML, each GPU's utilization, memory, temperature, power, uncorrected EC
 errors and clock-throttle reasons. It produces one TelemetryEvent keyed by node id
 to --topic and serves the same readings as Prometheus metrics (streams_node_*,
 streams_gpu_*, streams_telemetry_*) on http://METRICS_HOST:METRICS_PORT/metrics.
-An unreachable broker is logged and retried, never fatal. Stops cleanly on SIGTERM
-or Ctrl-C."""
+An unreachable broker is logged and retried, never fatal; a broker that refuses the
+login or the TLS handshake (--kafka-security) is one error line and exit 1, at start
+or whenever it happens. Stops cleanly on SIGTERM or Ctrl-C."""
 
 EXAMPLES = """examples:
   streams telemetry-agent --once                    # check this node: print one event, no Kafka
@@ -93,6 +94,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Handler of ``streams telemetry-agent``."""
     configure_logging(args.loglevel, args.log_format)
+    from streams.kafka.reachability import probe_broker
     from streams.telemetry.agent import TelemetryAgent
     from streams.telemetry.metrics import agent_registry
 
@@ -119,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port,
         security=security,
     )
+    try:
+        probe_broker(args.bootstrap, security=security)  # down is fine; refused is not
+    except StreamsError as exc:
+        return fail(str(exc), "telemetry-agent")
     with stop_on_signals() as stop:
         try:
             port = agent.serve_metrics()
@@ -134,7 +140,10 @@ def run(args: argparse.Namespace) -> int:
             args.metrics_host,
             port,
         )
-        samples = agent.run(stop)
+        try:
+            samples = agent.run(stop)
+        except StreamsError as exc:  # BrokerRefused: a wrong password, an untrusted CA
+            return fail(str(exc), "telemetry-agent")
     logging.getLogger("streams.telemetry").info(
         "stopped after %d samples (%d delivered, %d failed)",
         samples,

@@ -26,7 +26,7 @@ from streams.config.models import KafkaSecurity
 from streams.kafka.errors import BrokerError
 from streams.kafka.security import client_settings
 
-__all__ = ["BrokerRefused", "BrokerUnreachable", "probe_broker", "wait_for_broker"]
+__all__ = ["BrokerRefused", "BrokerUnreachable", "probe_broker", "refusal", "wait_for_broker"]
 
 #: Retries start fast (a broker that is just starting answers within seconds) and
 #: settle at one look every 10 s.
@@ -104,15 +104,23 @@ def probe_broker(
     return None
 
 
-def _raise_refusal(bootstrap: str, errors: list[KafkaError]) -> None:
-    """BrokerRefused, in one line, when one of ``errors`` is a refusal."""
+def refusal(bootstrap: str, errors: list[KafkaError]) -> BrokerRefused | None:
+    """The one-line BrokerRefused of the first refusal among ``errors``, else None: for
+    the clients that hear librdkafka's errors through their own ``error_cb``."""
     for err in errors:
         if isinstance(err, KafkaError) and err.code() in _REFUSALS:
             detail = err.str().splitlines()[0]
-            raise BrokerRefused(
+            return BrokerRefused(
                 f"Kafka at {bootstrap}: {_REFUSALS[err.code()]} ({detail}); "
                 "check kafka.security (docs/security.md)"
             )
+    return None
+
+
+def _raise_refusal(bootstrap: str, errors: list[KafkaError]) -> None:
+    refused = refusal(bootstrap, errors)
+    if refused is not None:
+        raise refused
 
 
 def wait_for_broker(

@@ -4,7 +4,9 @@ One ``TelemetryEvent`` per interval goes to ``node-telemetry`` keyed by node id 
 like every producer of the project), and the same readings are served as Prometheus
 metrics, so that a node is visible both to the pipeline (silent-node detection, GPU
 alerts) and to Prometheus directly. Kafka being down never stops sampling or /metrics:
-each failure is logged as one line and the next interval tries again.
+each failure is logged as one line and the next interval tries again. A broker that
+refuses the login or the TLS handshake does stop it: retrying cannot fix a wrong
+password, so ``run()`` raises the one-line BrokerRefused every other command gives.
 
 The metrics themselves are declared and rendered in ``metrics.py``; the GPUs are read
 in ``nvml.py``.
@@ -28,6 +30,7 @@ from streams.backoff import Backoff
 from streams.config.models import KafkaSecurity, MetricsBasicAuth, MetricsTLS
 from streams.events.models import MAX_GPUS, MAX_NVML_ERRORS, GpuReading, TelemetryEvent
 from streams.kafka.admin import TopicSpec, ensure_topics
+from streams.kafka.reachability import BrokerRefused, refusal
 from streams.kafka.security import client_settings
 from streams.metrics_server import serve_metrics
 from streams.quiet_logs import librdkafka_log
@@ -117,6 +120,7 @@ class TelemetryAgent:
         self._init_counted = False
         self._server: Any = None
         self._kafka_errors: set[str] = set()
+        self._refused: BrokerRefused | None = None
 
     # ------------------------------------------------------------------ sampling
 
@@ -185,7 +189,11 @@ class TelemetryAgent:
 
     def _on_error(self, err: Any) -> None:
         """librdkafka's client-level errors (broker down, ...): each distinct one is logged
-        once per outage, not at every reconnect attempt."""
+        once per outage, not at every reconnect attempt; a refusal is kept for ``run()``
+        to raise, unlogged (its error line says it)."""
+        self._refused = self._refused or refusal(self.bootstrap, [err])
+        if self._refused is not None:
+            return
         text = err.str() if hasattr(err, "str") else str(err)
         if text not in self._kafka_errors:
             self._kafka_errors.add(text)
@@ -199,7 +207,8 @@ class TelemetryAgent:
                 log.info("kafka %s: delivering again", self.bootstrap)
             return
         self.failed += 1
-        log.warning("telemetry sample not delivered to %s: %s", self.topic, err.str())
+        if self._refused is None:  # refused: the exit line says why, once
+            log.warning("telemetry sample not delivered to %s: %s", self.topic, err.str())
 
     def producer(self) -> Any:
         """The Kafka producer, created on first use (``sample()`` needs none)."""
@@ -227,7 +236,8 @@ class TelemetryAgent:
             # the producer's own (quiet) connection first: an AdminClient against a
             # dead broker would log every reconnect attempt on stderr
             metadata = producer.list_topics(timeout=max(timeout_s, 0.1))
-        except Exception:  # KafkaException: unreachable; error_cb has said so already
+        except Exception as exc:  # KafkaException: unreachable; error_cb has said so already
+            self._refused = self._refused or refusal(self.bootstrap, list(exc.args[:1]))
             self._topic_backoff()
             return
         meta = metadata.topics.get(self.topic)
@@ -293,7 +303,8 @@ class TelemetryAgent:
 
         Samples are kept on a monotonic schedule: Kafka work (delivery reports, topic
         creation) happens in the waits between them, so an unreachable broker neither
-        delays nor skips a sample.
+        delays nor skips a sample. BrokerRefused as soon as the broker refuses the login
+        or the TLS handshake; the samples still queued are given up.
         """
         self.serve_metrics()
         producer = self.producer()
@@ -301,12 +312,14 @@ class TelemetryAgent:
         next_at = time.monotonic()
         try:
             while not stop_event.is_set():
+                self._raise_if_refused()
                 self.produce(self.sample())
                 samples += 1
                 if max_samples is not None and samples >= max_samples:
                     break
                 next_at = self._next_tick(next_at)
                 while not stop_event.is_set():
+                    self._raise_if_refused()
                     left = next_at - time.monotonic()
                     if left <= 0:
                         break
@@ -316,11 +329,18 @@ class TelemetryAgent:
                     producer.poll(min(left, 0.2))  # delivery reports while waiting
             if max_samples is not None and not self._topic_ready:
                 self._ensure_topic(TOPIC_TIMEOUT_S)  # a short run must still get its topic
+                self._raise_if_refused()
         finally:
+            if self._refused is not None:
+                producer.purge()  # nothing queued can be delivered: do not wait for it
             left = producer.flush(FLUSH_TIMEOUT_S)
-            if left:
+            if left and self._refused is None:
                 self.failed += left
                 log.warning("%d telemetry sample(s) not delivered at shutdown", left)
             self.stop_metrics()
             self.close()
         return samples
+
+    def _raise_if_refused(self) -> None:
+        if self._refused is not None:
+            raise self._refused

@@ -1,6 +1,6 @@
-"""Clients over SASL_SSL with SCRAM-SHA-512 on a real broker: the producer client and
-the alert router do their work through it; a wrong password or an untrusted
-certificate is refused at once, in one line that holds no secret."""
+"""Clients over SASL_SSL with SCRAM-SHA-512 on a real broker: the producer client, the
+alert router and the telemetry agent do their work through it; a wrong password or an
+untrusted certificate is refused at once, in one line that holds no secret."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from streams.kafka.reachability import BrokerRefused, probe_broker
 from streams.router.pagerduty import PagerDutySender
 from streams.router.rules import parse_routes, resolve_keys
 from streams.router.service import AlertRouter
+from streams.telemetry.agent import TelemetryAgent
 
 pytestmark = pytest.mark.integration
 
@@ -138,3 +139,49 @@ def test_an_untrusted_certificate_is_one_line(
     assert done.stderr.count("\n") == 1, done.stderr
     assert "the TLS handshake failed" in done.stderr
     assert secured_broker.password not in done.stdout + done.stderr
+
+
+def test_a_telemetry_agent_with_a_wrong_password_exits_with_one_line(
+    secured_broker: SecuredBroker, tmp_path: Path
+) -> None:
+    settings = tmp_path / "security.yaml"
+    settings.write_text(
+        yaml.safe_dump(wrong_password(secured_broker, tmp_path).model_dump(mode="json"))
+    )
+    done = run_streams(
+        "telemetry-agent", "--bootstrap", secured_broker.secure, "--kafka-security", str(settings),
+        "--interval", "0.5", "--metrics-port", "0", "--topic", f"never-{uuid.uuid4().hex[:8]}",
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "streams telemetry-agent: error: Kafka at" in done.stderr
+    assert "the login was refused" in done.stderr
+    assert "not-the-password" not in done.stdout + done.stderr
+
+
+def test_a_refusal_after_the_start_stops_the_agent_too(
+    secured_broker: SecuredBroker, tmp_path: Path
+) -> None:
+    """Past the start-up probe (a broker down then, up with the wrong password later),
+    the refusal comes through the producer's own errors; run() must stop on it."""
+    topic = f"secure-telemetry-{uuid.uuid4().hex[:8]}"
+    security = secured_broker.settings()
+    agent = TelemetryAgent(
+        secured_broker.secure, topic, "n1", 0.2, metrics_port=None, security=security
+    )
+    assert agent.run(threading.Event(), max_samples=3) == 3
+    assert agent.delivered == 3  # the right password: no refusal seen where there is none
+    wrong = wrong_password(secured_broker, tmp_path)
+    agent = TelemetryAgent(
+        secured_broker.secure, topic, "n2", 0.2, metrics_port=None, security=wrong
+    )
+    stop = threading.Event()
+    timer = threading.Timer(60, stop.set)  # a run that never stops on its own fails below
+    timer.start()
+    try:
+        with pytest.raises(BrokerRefused, match="the login was refused") as refused:
+            agent.run(stop)
+    finally:
+        timer.cancel()
+    assert not stop.is_set()
+    assert "not-the-password" not in str(refused.value) and agent.delivered == 0
