@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from streams.alerting.clock_skew import clock_skew_signal
 from streams.alerting.infra import NodeState, newly_silent, observe
 from streams.alerting.lifecycle import Decided, Incident, Signal, step
 from streams.alerting.rootcause import ROOT, Split, corroborate, hidden_findings, split
@@ -165,7 +166,7 @@ def evaluate_window(
             correlation.root_cause,
             hidden_findings(report.features, proxy, correlation),
         )
-        decided = window_decided(window.count, config.thresholds)
+        decided = window_decided(window.count, config.thresholds, window.skew_refused)
         stepped = step_alerts(
             config, state.incidents, signals_of, (start, end), decided, state.incidents
         )
@@ -212,7 +213,8 @@ def _window_signals(
     chooser: ReferenceChooser,
 ) -> list[Signal]:
     """The window's findings as lifecycle signals: feature breaches, what the online
-    detectors found alone, severities by corroboration, then the latency SLO's burns.
+    detectors found alone, severities by corroboration, a producer's clock (its share
+    of events refused for their time), then the latency SLO's burns.
     A window under ``min_window_events`` raises none of its own (its score shift
     included) and feeds no detector: the detectors are calibrated to windows of at
     least that size, and one event must not move them."""
@@ -225,6 +227,8 @@ def _window_signals(
             config.alerting.correlation,
             seasonal_matches(chooser, window, report, config),
         )
+    skewed = clock_skew_signal(window.skew_refused, window.count, config.thresholds)
+    signals += [skewed] if skewed is not None else []
     if config.latency_slo:
         end = window.window_start + config.window_s
         signals += slo_signals(breached(state.latency_history, end, config.latency_slo))

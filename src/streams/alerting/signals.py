@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from streams.alerting.clock_skew import clock_skew_decided
 from streams.alerting.infra import Finding
 from streams.alerting.lifecycle import EVERYTHING, Decided, Signal, Transition
 from streams.alerting.slo import BurnAlert
@@ -55,13 +56,17 @@ _WINDOW_CATEGORIES = frozenset(
 )
 
 
-def window_decided(count: int, limits: Thresholds) -> Decided:
+def window_decided(count: int, limits: Thresholds, skew_refused: int = 0) -> Decided:
     """A window of fewer than ``min_window_events`` events decides none of its features
-    or scores (they are unknown, not clear: no breach there is no evidence of health);
-    the latency SLO's burn rates span many windows and are decided all the same."""
+    or scores (they are unknown, not clear: no breach there is no evidence of health),
+    nor, counting the events refused for their time, the producers' clocks; the latency
+    SLO's burn rates span many windows and are decided all the same."""
     if count >= limits.min_window_events:
         return EVERYTHING
-    return Decided(EVERYTHING.categories - _WINDOW_CATEGORIES)
+    categories = EVERYTHING.categories - _WINDOW_CATEGORIES
+    if not clock_skew_decided(skew_refused, count, limits):
+        categories -= {AlertCategory.clock_skew}
+    return Decided(categories)
 
 
 def online_signals(detections: list[OnlineDrift]) -> list[Signal]:

@@ -39,6 +39,13 @@ class Thresholds(_Strict):
     #: share of a window in categories the reference never saw (a data_drift finding)
     new_category_share: float = Field(default=0.05, gt=0, le=1)
     min_window_events: int = Field(default=100, ge=1)
+    clock_skew_share: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Share of a window's events dead-lettered as future_timestamp or "
+        "too_old above which a pipeline alert says a producer's clock is off.",
+    )
 
 
 Method = Literal["ks", "chi2", "wasserstein", "psi", "jensen_shannon", "hellinger"]

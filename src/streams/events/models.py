@@ -207,6 +207,7 @@ class AlertCategory(StrEnum):
     node_silent = "node_silent"
     attribution_drift = "attribution_drift"
     pipeline = "pipeline"
+    clock_skew = "clock_skew"  # a producer's clock is off: its events are refused
 
 
 class Evidence(BaseModel):

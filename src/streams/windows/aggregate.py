@@ -54,6 +54,7 @@ class WindowAggregate:
         "score",
         "scores",
         "shadows",
+        "skew_refused",
         "slow_threshold_ms",
         "window_start",
     )
@@ -87,6 +88,10 @@ class WindowAggregate:
         self.latency_slow = 0  # events slower than the SLO threshold
         self.count = 0
         self.late = 0
+        # events of this window's partitions dead-lettered as future_timestamp or
+        # too_old, counted in the window of their partition's newest event time: the
+        # share of a producer whose clock is off (alerting/clock_skew.py)
+        self.skew_refused = 0
         # per shadow model: [predictions, decisions agreeing with the champion's,
         # sum of |shadow score - champion score|]
         self.shadows: dict[str, list[float]] = {}
@@ -182,6 +187,7 @@ class WindowAggregate:
         self.drift_sample += other.drift_sample
         self.count += other.count
         self.late += other.late
+        self.skew_refused += other.skew_refused
         self.latency += other.latency
         self.latency_slow += other.latency_slow
         for name, (n, agree, gap) in other.shadows.items():
@@ -195,6 +201,7 @@ class WindowAggregate:
             "window_start": self.window_start,
             "count": self.count,
             "late": self.late,
+            "skew_refused": self.skew_refused,
             "latency": _text(self.latency),
             "latency_slow": self.latency_slow,
             "shadows": self.shadows,
@@ -240,6 +247,7 @@ class WindowAggregate:
         agg.scores = ScoreHistogram.from_bytes(from_text(d["scores"]))
         agg.latency = NumericSketch.from_bytes(from_text(d["latency"]))
         agg.count, agg.late, agg.latency_slow = d["count"], d["late"], d["latency_slow"]
+        agg.skew_refused = d.get("skew_refused", 0)  # absent from partials of before
         agg.shadows = {name: list(v) for name, v in d["shadows"].items()}
         return agg
 

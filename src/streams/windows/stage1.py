@@ -232,8 +232,29 @@ class Stage1:
         future = self.skew.future(ts, now)
         if future is not None:
             self.future_lead_s[model_id] = ts - now
-            return future
-        return self.skew.too_old(model_id, ts, state.max_event_ts)
+        why = future or self.skew.too_old(model_id, ts, state.max_event_ts)
+        if why is not None:
+            self._count_skew_refused(state, model_id)
+        return why
+
+    def _count_skew_refused(self, state: PartitionState, model_id: str) -> None:
+        """Count a refused event in the window of the partition's newest event time:
+        its own time is the one thing known to be wrong, and that window is open and
+        the same on a replay. A partition that has accepted nothing has no such window
+        (the StreamsProducerClockSkew rule sees it through the gauge)."""
+        if state.max_event_ts == -math.inf:
+            return
+        spec = self.models[model_id]
+        key = (model_id, spec.window_start(state.max_event_ts))
+        self._window(state, spec, key).aggregate.skew_refused += 1
+
+    def _window(self, state: PartitionState, spec: ModelSpec, key: tuple[str, int]) -> OpenWindow:
+        """The open window ``key``, opened (and its close scheduled) when new."""
+        window = state.windows.get(key)
+        if window is None:
+            window = state.windows[key] = OpenWindow(spec.new_window(key[1]))
+            state.next_check_ts = min(state.next_check_ts, self._close_ts(spec, key[1]))
+        return window
 
     def _fold(
         self, state: PartitionState, event: Any, ts: float, outputs: list[Output], flush: bool
@@ -241,10 +262,7 @@ class Stage1:
         """Fold one valid event; True when it sent the late partials (``flush``)."""
         spec = self.models[event.model_id]
         key = (event.model_id, spec.window_start(ts))
-        window = state.windows.get(key)
-        if window is None:
-            window = state.windows[key] = OpenWindow(spec.new_window(key[1]))
-            state.next_check_ts = min(state.next_check_ts, self._close_ts(spec, key[1]))
+        window = self._window(state, spec, key)
         window.pending.append(event)
         if key[1] + spec.config.window_s <= self._watermark(state, spec):
             # beyond the allowed lateness: the window closed here already; this event goes

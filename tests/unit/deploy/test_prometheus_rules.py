@@ -32,6 +32,7 @@ CATEGORIES = {
     "node_silent",
     "attribution_drift",
     "pipeline",
+    "clock_skew",
 }
 LAYERS = {"infrastructure", "application", "ml_pipeline", "model_quality"}
 

@@ -37,12 +37,26 @@ def reasons(outputs: list) -> list[tuple[int, str]]:
 
 def partials(outputs: list) -> list[dict]:
     """Partial and watermark bodies, as stage 2 would receive them, less the offset
-    they were read to (which the outliers shift)."""
-    return [
-        {k: v for k, v in o.body.items() if k != "offset"}
+    they were read to (which the outliers shift) and the count of refused events."""
+    bodies = []
+    for o in outputs:
+        if not isinstance(o, DeadLetter):
+            body = {k: v for k, v in o.body.items() if k != "offset"}
+            if "aggregate" in body:
+                body["aggregate"] = {
+                    k: v for k, v in body["aggregate"].items() if k != "skew_refused"
+                }
+            bodies.append(body)
+    return bodies
+
+
+def skew_refused(outputs: list) -> dict[int, int]:
+    """Per window start, the events refused for their time that its partials count."""
+    return {
+        o.body["aggregate"]["window_start"]: o.body["aggregate"]["skew_refused"]
         for o in outputs
-        if not isinstance(o, DeadLetter)
-    ]
+        if not isinstance(o, DeadLetter) and o.body["kind"] == "partial"
+    }
 
 
 def test_a_2099_and_a_1970_event_change_no_partial(spec: ModelSpec) -> None:  # noqa: F811
@@ -61,6 +75,31 @@ def test_a_2099_and_a_1970_event_change_no_partial(spec: ModelSpec) -> None:  # 
     # offsets differ, nothing else: same windows, same counts, same sketches, same seqs
     assert partials(with_outliers) == partials(without)
     assert partial_counts(with_outliers) == Counter({T0 + 60 * k: 120 for k in range(5)})
+    # each outlier is counted in the window of its partition's newest event then:
+    # offset 200 after T0 + 99.5 s, offset 401 after T0 + 199.5 s
+    assert skew_refused(with_outliers) == {T0: 0, T0 + 60: 1, T0 + 120: 0, T0 + 180: 1, T0 + 240: 0}
+    assert set(skew_refused(without).values()) == {0}
+
+
+def test_refused_events_count_in_a_replay_as_in_the_first_pass(spec: ModelSpec) -> None:  # noqa: F811
+    """The window a refusal counts in comes from the saved state, not the clock: a
+    replay from a saved state counts the same events in the same windows."""
+    messages = [event(i, T0 + i) for i in range(150)]
+    messages[100:100] = [event(900 + k, T0 + 3600) for k in range(20)]  # 1 h ahead
+    now = clock(T0 + 150)
+    stage1 = Stage1({"m": spec}, 1, 10_000, now=now)
+    state = PartitionState(0)
+    first = run_partition(stage1, state, messages[:110])
+    saved = state.serialize()
+    first += run_partition(stage1, state, messages[110:], 110) + stage1.flush_idle(state)
+    restored = PartitionState.deserialize(saved)
+    replay = Stage1({"m": spec}, 1, 10_000, now=clock(T0 + 200))  # still 1 h behind them
+    again = run_partition(replay, restored, messages) + replay.flush_idle(restored)
+    assert skew_refused(first)[T0 + 60] == 20  # after T0 + 99 s: the window from T0 + 60
+    assert sum(skew_refused(first).values()) == 20
+    replayed = skew_refused(again)  # the windows still open at the save
+    assert T0 + 60 in replayed
+    assert replayed == {w: n for w, n in skew_refused(first).items() if w in replayed}
 
 
 def test_the_future_bound_is_exact_and_configurable(spec: ModelSpec) -> None:  # noqa: F811
