@@ -1,9 +1,12 @@
 """Producers with broken clocks on the real broker: an event stamped 2099 and one
-stamped 1970 inside a stationary stream change no window, and are dead-lettered."""
+stamped 1970 inside a stationary stream change no window, and are dead-lettered; a
+producer an hour ahead for a few windows is one clock_skew alert."""
 
 from __future__ import annotations
 
 import base64
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -67,3 +70,34 @@ def test_a_2099_and_a_1970_event_change_no_window_and_are_dead_lettered(deploy) 
     }
     assert reasons == {"from-2099": "future_timestamp", "from-1970": "too_old"}
     assert read_topic(clean.bootstrap, clean.topic("deadletter")) == []
+
+
+def test_a_producer_an_hour_ahead_is_one_clock_skew_alert_resolved_after(deploy) -> None:
+    """10 windows of a stationary stream; in windows 2-4 a second producer, its clock
+    an hour ahead, sends one event in five: one alert fires, and resolves once clean
+    windows follow, never one per window."""
+    events = generated(3000, seed=19, span_s=600)
+    ahead = datetime.fromtimestamp(time.time() + 3600, UTC).isoformat()
+    stream: list[dict[str, Any]] = []
+    for i, e in enumerate(events):
+        stream.append(e)
+        if 600 <= i < 1500 and i % 4 == 3:
+            stream.append({**e, "prediction_id": f"ahead-{i}", "timestamp": ahead})
+    d = deploy(partitions=1)
+    produce(d, messages(stream))
+    d.start_worker()
+    expected = window_counts(events)
+    results = d.results(set(expected), counts=expected)
+    skewed = sorted(window_counts(events[600:1500]))
+    assert {w: r["count"] for w, r in results.items()} == expected  # refused: in no window
+    alerts = [a for a in d.alerts() if a["category"] == "clock_skew"]
+    assert [a["status"] for a in alerts] == ["firing", "resolved"], alerts
+    firing = alerts[0]
+    assert firing["subject"] == "producer_clock" and firing["severity"] == "error"
+    assert firing["evidence"]["statistic"] == "skew_refused_share"
+    assert firing["evidence"]["value"] > 0.05
+    assert firing["runbook_url"].endswith("deploy/runbooks/clock_skew.md")
+    fired_at = datetime.fromisoformat(firing["evidence"]["window_start"]).timestamp()
+    assert skewed[0] <= fired_at <= skewed[-1]
+    dead = read_topic(d.bootstrap, d.topic("deadletter"), 60, until=lambda r: len(r) >= 225)
+    assert {r["reason"] for r in dead} == {"future_timestamp"} and len(dead) == 225

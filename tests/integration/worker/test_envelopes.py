@@ -29,9 +29,17 @@ PARTITIONS = 4
 
 
 def produce(d: Deployment, messages: list[tuple[int, bytes, bytes]]) -> None:
-    """(partition, key, value) messages, each to its explicit partition."""
+    """(partition, key, value) messages, each to its explicit partition, in order: the
+    idempotent producer keeps a batch retried on a topic just created (no leader yet)
+    from landing behind the batches after it."""
     failed: list[object] = []
-    producer = Producer({"bootstrap.servers": d.bootstrap, "message.max.bytes": 2_000_000})
+    producer = Producer(
+        {
+            "bootstrap.servers": d.bootstrap,
+            "message.max.bytes": 2_000_000,
+            "enable.idempotence": True,
+        }
+    )
     for partition, key, value in messages:
         producer.produce(
             d.topic("predictions"),
