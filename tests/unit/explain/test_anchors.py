@@ -44,9 +44,7 @@ def test_the_anchor_is_the_known_rule_with_precision_at_least_095(x, columns) ->
     assert {p.column for p in anchor.predicates} == columns
     assert anchor.precision_lower >= 0.95
     assert fresh_precision(search, x, anchor) >= 0.95
-    expected_coverage = np.mean(
-        np.all([p.holds(REFERENCE) for p in anchor.predicates], axis=0)
-    )
+    expected_coverage = np.mean(np.all([p.holds(REFERENCE) for p in anchor.predicates], axis=0))
     assert anchor.coverage == pytest.approx(expected_coverage)
     assert anchor.rule().endswith(f"THEN prediction = {rule_model(x[None])[0]}")
 
