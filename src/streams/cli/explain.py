@@ -95,7 +95,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--precision", type=float, default=0.95, help="target precision tau (default: %(default)s)"
     )
     anchor.add_argument("--seed", type=int, default=0, help="perturbation seed (default: 0)")
-    anchor.add_argument("--format", choices=["text", "json"], default="text")
+    anchor.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="the rule and its numbers as lines, or one JSON object (default: %(default)s)",
+    )
     add_connect_timeout_argument(anchor)
     anchor.set_defaults(func=run_anchor)
     return parser
