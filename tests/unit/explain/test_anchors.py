@@ -63,8 +63,12 @@ def test_the_kl_bounds_solve_kl_equals_the_level() -> None:
     for p, level in [(0.9, 0.05), (0.5, 0.2), (0.99, 0.01), (0.2, 0.3)]:
         upper = kl_upper(np.array([p]), np.array([level]))[0]
         lower = kl_lower(np.array([p]), np.array([level]))[0]
-        assert upper == pytest.approx(brentq(lambda q: kl_bernoulli(p, q) - level, p, 1 - 1e-12))
-        assert lower == pytest.approx(brentq(lambda q: kl_bernoulli(p, q) - level, 1e-12, p))
+        assert upper == pytest.approx(
+            brentq(lambda q, p=p, level=level: kl_bernoulli(p, q) - level, p, 1 - 1e-12)
+        )
+        assert lower == pytest.approx(
+            brentq(lambda q, p=p, level=level: kl_bernoulli(p, q) - level, 1e-12, p)
+        )
 
 
 def test_kl_lucb_finds_the_best_arms() -> None:
