@@ -19,6 +19,7 @@ from streams.cli.common import (
     add_model_argument,
     configure_logging,
     fail,
+    port_number,
     select_model,
     stop_on_signals,
     wait_for_kafka,
@@ -76,6 +77,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         choices=["earliest", "latest"],
         default="latest",
         help="where a new group starts (default: %(default)s: explain from now on)",
+    )
+    serve.add_argument(
+        "--metrics-port",
+        type=port_number,
+        default=None,
+        metavar="PORT",
+        help="serve the service's counters (streams_explain_*) on PORT, on the config's "
+        "worker.metrics_host with its TLS and basic auth (default: not served)",
     )
     add_connect_timeout_argument(serve, forever=True)
     add_loglevel_argument(serve)
@@ -142,7 +151,8 @@ def run_serve(args: argparse.Namespace) -> int:
             # partitioned as the predictions: an explanation lands on its prediction's partition
             topics = {kafka.topics.explanations: TopicSpec(kafka.partitions)}
             ensure_topics(kafka.bootstrap, topics, security=kafka.security)
-        except StreamsError as exc:
+            metrics = _serve_metrics(args.metrics_port, worker)
+        except (StreamsError, OSError) as exc:
             return fail(str(exc), "explain serve")
         for model in models.values():
             e = model.explainer
@@ -155,7 +165,20 @@ def run_serve(args: argparse.Namespace) -> int:
                 e.background.hash,
             )
         service.run(stop)
+    if metrics is not None:
+        metrics.shutdown()
     return EXIT_OK
+
+
+def _serve_metrics(port: int | None, worker: Any) -> Any:
+    """The /metrics server, when --metrics-port asks for one."""
+    if port is None:
+        return None
+    from streams.metrics_server import serve_metrics
+
+    return serve_metrics(
+        port, worker.metrics_host, tls=worker.metrics_tls, auth=worker.metrics_basic_auth
+    )
 
 
 def run_anchor(args: argparse.Namespace) -> int:

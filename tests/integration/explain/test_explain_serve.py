@@ -67,9 +67,14 @@ def test_the_service_explains_the_tier_of_a_tree_model(deploy, tmp_path) -> None
     bad = dict(next(iter(wanted.values())))
     bad_id = next(f"bad-{i}" for i in range(1000) if sampler.keeps(Tier.explanation, f"bad-{i}"))
     bad |= {"prediction_id": bad_id, "features": {**bad["features"], "country": "XX"}}
+    # and one good single event (not in an envelope) in the tier
+    single_id = next(f"one-{i}" for i in range(1000) if sampler.keeps(Tier.explanation, f"one-{i}"))
+    single = dict(next(iter(wanted.values()))) | {"prediction_id": single_id}
+    wanted[single_id] = single
     producer = Producer({"bootstrap.servers": d.bootstrap, "partitioner": "murmur2_random"})
     producer.produce(d.topic("predictions"), b"{not json", b"k")
     producer.produce(d.topic("predictions"), orjson.dumps(bad), bad_id.encode())
+    producer.produce(d.topic("predictions"), orjson.dumps(single), single_id.encode())
     producer.flush(10)
 
     log = (tmp_path / "explain.log").open("wb")
