@@ -38,6 +38,7 @@ TREE_MODULES = ("sklearn.ensemble", "sklearn.tree", "xgboost", "lightgbm")
 class ShapExplainer(Protocol):
     name: str
     version: str
+    shap_version: str | None
     output: str
     background: Background
 
@@ -88,6 +89,7 @@ class TreeShap:
 
     def __init__(self, model: Any, background: Background) -> None:
         shap = _shap()
+        self.shap_version = shap.__version__
         self.version = f"shap {shap.__version__}"
         self.background = background
         self.output, self._f = model_output(model)
@@ -111,6 +113,7 @@ class KernelShap:
 
     def __init__(self, model: Any, background: Background, samples: int, seed: int = 0) -> None:
         shap = _shap()
+        self.shap_version = shap.__version__
         self.version = f"shap {shap.__version__}"
         self.background = background
         self.samples = samples

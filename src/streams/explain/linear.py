@@ -41,6 +41,7 @@ class LinearShap:
 
     name = "linear"
     version = "streams-exact-1"
+    shap_version = None  # the closed form needs no shap
 
     def __init__(
         self, weights: np.ndarray, intercept: float, background: Background, output: str = "margin"

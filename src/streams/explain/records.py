@@ -77,7 +77,9 @@ def _one(model: ExplainedModel, row: np.ndarray) -> tuple[np.ndarray, float, flo
         return Rejection("explain_failed", f"{type(exc).__name__}: {exc}"[:300])
 
 
-def _record(model: ExplainedModel, event: Any, values: np.ndarray, base: float, output: float):
+def _record(
+    model: ExplainedModel, event: Any, values: np.ndarray, base: float, output: float
+) -> tuple[str, bytes]:
     explainer = model.explainer
     record = ExplanationEvent(
         model_id=event.model_id,
@@ -86,9 +88,7 @@ def _record(model: ExplainedModel, event: Any, values: np.ndarray, base: float, 
         timestamp=event.timestamp,
         explainer=explainer.name,
         explainer_version=explainer.version,
-        shap_version=explainer.version.removeprefix("shap ")
-        if explainer.name != "linear"
-        else None,
+        shap_version=explainer.shap_version,
         background_hash=explainer.background.hash,
         output=explainer.output,
         base_value=base,
