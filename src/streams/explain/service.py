@@ -229,7 +229,7 @@ class ExplanationService:
                     continue
                 self.handle(messages)
                 if self._delivered(stop):
-                    consumer.commit(asynchronous=False)
+                    _commit(consumer)
                 else:
                     _rewind(consumer, messages)
         finally:
@@ -243,6 +243,16 @@ def _ok(msg: Any) -> bool:
         return True
     log.warning("kafka: %s", msg.error().str())
     return False
+
+
+def _commit(consumer: Any) -> None:
+    """Commit the round; a failed commit (a rebalance) only means a later re-read."""
+    from confluent_kafka import KafkaException
+
+    try:
+        consumer.commit(asynchronous=False)
+    except KafkaException as exc:
+        log.warning("commit failed (%s): the round may be explained again", exc)
 
 
 def _rewind(consumer: Any, messages: list[Any]) -> None:

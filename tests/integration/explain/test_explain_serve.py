@@ -113,3 +113,29 @@ def test_the_service_explains_the_tier_of_a_tree_model(deploy, tmp_path) -> None
         assert partition == partition_for(key, partitions)
     reasons = sorted(r["reason"] for r in deadletters)
     assert reasons == ["bad_json", "unexplainable"]
+
+    # the anchor of one of them, looked up on its partition of the topic
+    anchored = sorted(wanted)[0]
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streams",
+            "explain",
+            "anchor",
+            "--config",
+            str(d.config_path),
+            "--prediction-id",
+            anchored,
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    anchor = orjson.loads(out.stdout)
+    score = wanted[anchored]["prediction"]["score"]
+    assert anchor["prediction_id"] == anchored and anchor["answer"] == int(score > 0.5)
+    assert anchor["predicates"] and anchor["rule"].startswith("IF ")
+    assert 0 < anchor["coverage"] <= 1 and anchor["precision"] >= anchor["precision_lower"]
