@@ -137,15 +137,21 @@ def test_tree_and_kernel_agree_on_a_small_tree_model() -> None:
 
 
 def test_kernel_with_few_samples_stays_near_tree() -> None:
-    """Five features and 20 coalitions of 32: an approximation; within 10 % of the
-    largest attribution on average (measured: about 1 %)."""
-    model = GradientBoostingRegressor(n_estimators=10, max_depth=3, random_state=0).fit(X, Y_VALUE)
-    background = Background.of(X[:30])
-    rows = X[400:420]
+    """Eight interacting features and 40 of 256 coalitions: an approximation, within
+    3 % of the largest attribution on average (measured 0.6 %) and 15 % at worst
+    (measured 3.6 %); still exactly additive."""
+    r = np.random.default_rng(3)
+    x8 = r.normal(size=(600, 8))
+    y = x8[:, 0] + x8[:, 1] * x8[:, 2] + np.sin(x8[:, 3]) * x8[:, 4] + 0.3 * x8[:, 5] * x8[:, 6]
+    model = GradientBoostingRegressor(n_estimators=20, max_depth=4, random_state=0).fit(x8, y)
+    background = Background.of(x8[:30])
+    rows = x8[400:420]
     tree = TreeShap(model, background).explain(rows)
-    kernel = KernelShap(model, background, samples=20).explain(rows)
-    error = np.abs(kernel.values - tree.values).mean()
-    assert error < 0.1 * np.abs(tree.values).max()
+    kernel = KernelShap(model, background, samples=40).explain(rows)
+    scale = np.abs(tree.values).max()
+    assert np.abs(kernel.values - tree.values).mean() < 0.03 * scale
+    assert np.abs(kernel.values - tree.values).max() < 0.15 * scale
+    assert np.abs(kernel.values - tree.values).max() > 1e-6 * scale  # not the exact case
     assert kernel.additivity_error() < 1e-6
 
 
