@@ -189,7 +189,7 @@ def measure(args: argparse.Namespace, bootstrap: str, workdir: Path) -> None:
     events = EventGenerator(seed=0).generate(ts).to_events()
     print(f"events: {len(events):,} predictions with {len(FEATURES)} features on {bootstrap}")
     prefix = f"bench{uuid.uuid4().hex[:6]}"
-    sizes = [0, *(int(s) for s in args.sizes.split(",") if s)]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
     noop = None
     for size in sizes:
         topic = f"{prefix}-predictions-{size or 'single'}"
@@ -238,7 +238,11 @@ def main() -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--sizes", default="100,500", help="envelope sizes, comma-separated")
+    parser.add_argument(
+        "--sizes",
+        default="0,100,500",
+        help="envelope sizes, comma-separated; 0: one event per message (default: %(default)s)",
+    )
     parser.add_argument("--bootstrap", help="use this broker instead of a throwaway one")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="streams-bench-"))
