@@ -1,0 +1,16 @@
+"""The explanation service's errors: one root, one-line subclasses."""
+
+from streams.errors import StreamsError
+
+
+class ExplainError(StreamsError):
+    """An explanation cannot be set up; the message says what to fix."""
+
+
+class ArtifactError(ExplainError, ValueError):
+    """A model artifact is missing, unreadable or not explainable: save it with
+    ``streams.explain.save_artifact`` (docs/explain.md)."""
+
+
+class MissingExtra(ExplainError, ImportError):
+    """shap or scikit-learn is not installed: ``pip install 'streams[explain]'``."""
