@@ -8,8 +8,7 @@ class ExplainError(StreamsError):
 
 
 class ArtifactError(ExplainError, ValueError):
-    """A model artifact is missing, unreadable or not explainable: save it with
-    ``streams.explain.save_artifact`` (docs/explain.md)."""
+    """A model artifact is unusable: save it with ``streams.explain.save_artifact``."""
 
 
 class MissingExtra(ExplainError, ImportError):
