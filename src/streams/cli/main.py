@@ -15,6 +15,7 @@ from streams.cli import (
     config_check,
     demo,
     drift,
+    explain,
     gateway,
     kafka,
     postmortem,
@@ -39,6 +40,7 @@ COMMANDS = (
     telemetry_agent,
     alert_router,
     drift,
+    explain,
     postmortem,
     silence,
     audit,
@@ -52,6 +54,7 @@ EXAMPLES = """examples:
   streams drift --reference train.parquet --current today.parquet
   streams postmortem --config monitor.yaml --model m --from 2026-01-01T00:00Z --to 2026-01-01T02:00Z
   streams worker --config monitor.yaml --print-alerts
+  streams explain serve --config monitor.yaml   # SHAP values of the explanation tier
 """
 
 

@@ -43,6 +43,10 @@ examples:
 
   # the training-data reference that drift is measured against (no broker needed)
   streams simulate --write-reference data/reference.parquet --rows 50000
+
+  # serve a gradient-boosting model, and save it for `streams explain` (docs/explain.md)
+  streams simulate --save-model models/recsys-tree.joblib
+  streams simulate --served-model tree --scenario silent-zeros
 """
 
 
@@ -100,6 +104,13 @@ def _add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=60.0,
         help="event seconds per wall second; 1 = real time, 0 = as fast as possible (default: 60)",
+    )
+    parser.add_argument(
+        "--served-model",
+        choices=["logistic", "tree"],
+        default="logistic",
+        help="the model that scores the events: the world's logistic scorer, or a "
+        "scikit-learn gradient-boosting model fitted on it (default: %(default)s)",
     )
     add_bootstrap_argument(parser)
     parser.add_argument(
@@ -193,6 +204,12 @@ def _add_reference_arguments(parser: argparse.ArgumentParser) -> None:
         default=7,
         help="whole days the reference's timestamps cover (default: 7)",
     )
+    parser.add_argument(
+        "--save-model",
+        metavar="FILE",
+        help="write the tree model --served-model tree serves, as a `streams explain` "
+        "artifact (docs/explain.md), and exit; no broker needed",
+    )
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -211,10 +228,28 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
     return fail(message, "simulate", code)
 
 
+def _save_model(path: str) -> int:
+    """``--save-model``: the served tree model as an explain artifact."""
+    try:
+        from streams.devtools.simulator.tree_model import save_tree_artifact
+
+        save_tree_artifact(path)
+    except ImportError:
+        return _fail(
+            "--save-model needs scikit-learn: pip install 'streams[explain]'", EXIT_FAILURE
+        )
+    except OSError as exc:
+        return _fail(f"cannot write {path}: {exc}", EXIT_FAILURE)
+    print(f"wrote the simulator's tree model to {path}")
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``streams simulate``: an exit code, one line of output."""
     from streams.devtools.simulator.producer import SimulationError, simulate, write_reference
 
+    if args.save_model:
+        return _save_model(args.save_model)
     if args.write_reference:
         started = time.monotonic()
         try:
@@ -253,6 +288,7 @@ def run(args: argparse.Namespace) -> int:
                 bootstrap, args, "simulate", security=security
             ),
             security=security,
+            served_model=args.served_model,
         )
     except ValueError as exc:
         return _fail(str(exc))

@@ -13,7 +13,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from streams.config.models import KafkaSecurity, MonitorConfig
+from streams.config.models import KafkaSecurity, ModelConfig, MonitorConfig
 from streams.config.problems import duplicate_keys, key_path, suggest_key
 from streams.errors import StreamsError
 
@@ -60,10 +60,17 @@ def validate(
 def parse_config(data: object, source: Path | str = "<config>") -> MonitorConfig:
     """Validate already-parsed YAML; relative reference paths resolve against the file."""
     config, base = validate(MonitorConfig, data, source, ConfigError)
-    models = [
-        m.model_copy(update={"reference": (base / m.reference).resolve()}) for m in config.models
-    ]
+    models = [_resolved(m, base) for m in config.models]
     return config.model_copy(update={"models": models})
+
+
+def _resolved(model: ModelConfig, base: Path) -> ModelConfig:
+    """The model with its file paths (reference, explain artifact) made absolute."""
+    update: dict[str, object] = {"reference": (base / model.reference).resolve()}
+    if model.explain is not None:
+        artifact = (base / model.explain.artifact).resolve()
+        update["explain"] = model.explain.model_copy(update={"artifact": artifact})
+    return model.model_copy(update=update)
 
 
 def read_yaml(path: Path | str, error: type[ValueError]) -> object:

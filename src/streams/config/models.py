@@ -351,6 +351,28 @@ class SamplingConfig(_Strict):
     always_keep: list[AlwaysKeepRule] = Field(default_factory=list)
 
 
+class ExplainConfig(_Strict):
+    """What ``streams explain serve`` needs of a model (docs/explain.md): its artifact,
+    and the cost bounds of its explainer. A model without it is not explained."""
+
+    artifact: Path = Field(
+        description="A bundle written by streams.explain.save_artifact (joblib): the model, "
+        "its feature columns and background rows. A pickle: only files you trust."
+    )
+    batch_size: int = Field(
+        default=256, ge=1, le=10_000, description="Rows explained in one call at most."
+    )
+    kernel_samples: int = Field(
+        default=200, ge=10, description="Coalitions KernelExplainer evaluates per row."
+    )
+    kernel_background: int = Field(
+        default=10, ge=1, description="k-means centres of KernelExplainer's background."
+    )
+    tree_background: int = Field(
+        default=100, ge=1, description="Background rows of TreeExplainer's expectation."
+    )
+
+
 class ModelConfig(_Strict):
     id: str = Field(min_length=1)
     features: dict[str, FeatureType] = Field(min_length=1)
@@ -371,6 +393,9 @@ class ModelConfig(_Strict):
         default=None, description="Redaction rules per field (docs/privacy.md)."
     )
     sampling: SamplingConfig = SamplingConfig()
+    explain: ExplainConfig | None = Field(
+        default=None, description="Explanations of the explanation tier (docs/explain.md)."
+    )
 
     @model_validator(mode="after")
     def _drift_methods_apply(self) -> ModelConfig:
@@ -418,6 +443,7 @@ class TopicsConfig(_Strict):
     silences: str = "silences"
     node_telemetry: str = "node-telemetry"
     audit: str = "audit"
+    explanations: str = "explanations"
 
 
 def prefixed_topics(prefix: str) -> dict[str, str]:

@@ -282,6 +282,37 @@ class AlertEvent(_Event):
     )
 
 
+class ExplanationEvent(_Event):
+    """SHAP values of one prediction, produced by ``streams explain serve`` to
+    ``explanations``, keyed by ``prediction_id`` with murmur2 (so on the prediction's
+    partition). Records compare only when ``background_hash`` and ``output`` agree:
+    SHAP values are differences from an expectation over that background."""
+
+    model_id: str = Field(min_length=1, max_length=200)
+    model_version: str = Field(min_length=1, max_length=100)
+    prediction_id: str = Field(min_length=1, max_length=200)
+    timestamp: datetime = Field(description="The prediction's event time (UTC).")
+    explainer: Literal["tree", "linear", "kernel"] = Field(description="Which SHAP method.")
+    explainer_version: str = Field(
+        max_length=100, description="The method's implementation, e.g. 'shap 0.51.0'."
+    )
+    shap_version: str | None = Field(
+        default=None, max_length=50, description="shap's version; null for the exact linear path."
+    )
+    background_hash: str = Field(
+        min_length=16, max_length=64, description="SHA-256 (hex prefix) of the background rows."
+    )
+    output: Literal["margin", "probability", "value"] = Field(
+        description="What is explained: log-odds, positive-class probability or regression value."
+    )
+    base_value: float = Field(description="Expected output over the background.")
+    model_output: float = Field(description="base_value + sum(attributions).")
+    attributions: dict[str, float] = Field(description="SHAP value per feature.")
+    inclusion_probability: float = Field(
+        gt=0, le=1, description="Probability the explanation tier kept this prediction."
+    )
+
+
 class PredictionBatch(BaseModel):
     """Many predictions of one partition in one ``predictions`` message (an envelope,
     streams/events/envelope.py): Faust's cost is per message, so a batch pays it once.
@@ -307,6 +338,7 @@ TOPIC_MODELS: dict[str, type[BaseModel]] = {
     "label": LabelEvent,
     "telemetry": TelemetryEvent,
     "alert": AlertEvent,
+    "explanation": ExplanationEvent,
     "prediction_batch": PredictionBatch,
     "label_batch": LabelBatch,
 }

@@ -149,12 +149,8 @@ class NumericSketch(Sketch):
         """Fold many values at once; ``None`` counts as missing. ``keys`` (uint64, one per
         value, e.g. ``stable_keys(event_ids)``) choose the sample; without them the keys
         are random, which samples uniformly but not reproducibly."""
-        if isinstance(values, np.ndarray):
-            x = values.astype(float, copy=False)
-            missing = np.zeros(x.shape, dtype=bool)
-        else:
-            missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-            x = np.array([np.nan if v is None else v for v in values], dtype=float)
+        # numpy reads None as NaN; which NaNs were None is asked only when there are any
+        x = np.asarray(values, dtype=float)
         if keys is not None:
             keys = np.asarray(keys)
             if keys.dtype != np.uint64:
@@ -165,6 +161,7 @@ class NumericSketch(Sketch):
         if ok.all():  # the common case: no masks, no copy
             finite = x
         else:
+            missing = _none_mask(values, x)
             nan = np.isnan(x) & ~missing
             self.missing += int(missing.sum())
             self.nan += int(nan.sum())
@@ -423,3 +420,13 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     view = a.view()
     view.flags.writeable = False
     return view
+
+
+def _none_mask(values: Sequence[float | None] | np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Which of ``values`` (read into ``x``) were None: missing, not a NaN sent as one."""
+    if isinstance(values, np.ndarray):  # an array's NaNs are NaNs, as they always were
+        return np.zeros(x.shape, dtype=bool)
+    nan = np.flatnonzero(np.isnan(x))
+    missing = np.zeros(x.shape, dtype=bool)
+    missing[nan] = [values[i] is None for i in nan]
+    return missing

@@ -18,10 +18,12 @@ tier with its inclusion probabilities (Horvitz-Thompson).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import compress
 from typing import Any
 
 import numpy as np
 
+from streams.events.columns import feature_columns
 from streams.events.models import Prediction, PredictionEvent
 from streams.sampling import KEEP_ALL, Sampler, Tier, WeightedTally
 from streams.sketches import CategoricalSketch, FeatureSketch, NumericSketch, stable_keys
@@ -103,16 +105,20 @@ class WindowAggregate:
         self.count += len(events)
         ids = [e.prediction_id for e in events]
         keys = stable_keys(ids)
-        sampled, sampled_keys = self._drift_tier(events, ids, keys)
-        for name, sketch in self.features.items():
-            values = [e.features.get(name) for e in sampled]
-            if isinstance(sketch, NumericSketch):
-                sketch.update_batch(values, keys=sampled_keys)
-            else:
-                sketch.update_batch(values)
+        mask = self._drift_tier(events, ids)
+        columns = feature_columns([e.features for e in events], self.features)
         if self.quality is not None:
             for name, sketch in self.quality.items():
-                sketch.update_batch([e.features.get(name) for e in events])
+                sketch.update_batch(columns[name])
+        sampled_keys = keys
+        if not mask.all():
+            columns = {name: list(compress(c, mask)) for name, c in columns.items()}
+            sampled_keys = keys[mask]
+        for name, sketch in self.features.items():
+            if isinstance(sketch, NumericSketch):
+                sketch.update_batch(columns[name], keys=sampled_keys)
+            else:
+                sketch.update_batch(columns[name])
         scores = [e.prediction.score for e in events]
         self.score.update_batch(scores, keys=keys)
         known = np.array([s for s in scores if s is not None], dtype=float)
@@ -128,24 +134,19 @@ class WindowAggregate:
             if e.shadow_predictions and e.prediction.score is not None:
                 self._compare_shadows(e.prediction.score, e.shadow_predictions)
 
-    def _drift_tier(
-        self, events: Sequence[PredictionEvent], ids: list[str], keys: np.ndarray
-    ) -> tuple[Sequence[PredictionEvent], np.ndarray]:
-        """The events the drift tier keeps (with their reservoir keys), tallied with
-        their inclusion probabilities."""
+    def _drift_tier(self, events: Sequence[PredictionEvent], ids: list[str]) -> np.ndarray:
+        """Which events the drift tier keeps (a boolean mask), tallied with their
+        inclusion probabilities."""
         tier, sampler = Tier.drift, self.sampler
         segments = [e.segments for e in events] if sampler.rules else None
         mask = sampler.keep_mask(tier, ids, segments)
-        if mask.all():
-            kept: Sequence[PredictionEvent] = events
-        else:
-            kept = [e for e, k in zip(events, mask, strict=True) if k]
         if sampler.rules:
+            kept = compress(events, mask)
             probabilities = np.array([sampler.probability(tier, e.segments) for e in kept])
         else:
-            probabilities = np.full(len(kept), sampler.probability(tier))
-        self.drift_sample.add_batch(np.ones(len(kept)), probabilities)
-        return kept, keys[mask]
+            probabilities = np.full(int(np.count_nonzero(mask)), sampler.probability(tier))
+        self.drift_sample.add_batch(np.ones(probabilities.size), probabilities)
+        return mask
 
     def quality_sketches(self) -> dict[str, FeatureSketch]:
         """The sketches whose counts saw every event: what data quality is judged on."""

@@ -27,7 +27,7 @@ from streams.config.models import DEFAULT_MAX_CLOCK_SKEW_S, ModelConfig
 from streams.events.decode import (
     Decoded,
     Rejection,
-    catalog_rejection,
+    catalog_rejections,
     decode_message,
     encode_row,
     foreign_events,
@@ -210,14 +210,11 @@ class Stage1:
         with their index."""
         outputs += [DeadLetter(key, b.raw, b.rejection, offset, b.index) for b in decoded.bad]
         foreign = foreign_events(decoded, state.partition, self.num_partitions)
+        misfits = catalog_rejections(decoded.events, self.catalog)
         accepted: list[Accepted] = []
         now = self.now()
         for i, (event, ts) in enumerate(zip(decoded.events, decoded.times, strict=True)):
-            why = (
-                catalog_rejection(event, self.catalog)
-                or foreign.get(i)
-                or self._skewed(state, event.model_id, ts, now)
-            )
+            why = misfits.get(i) or foreign.get(i) or self._skewed(state, event.model_id, ts, now)
             if why is None:
                 accepted.append((event, ts))
             elif decoded.envelope:

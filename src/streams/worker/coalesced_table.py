@@ -28,6 +28,7 @@ import faust
 from faust.types import TP
 
 from streams.codec import FormatError
+from streams.worker.partition_scope import store_local
 
 K = TypeVar("K")
 
@@ -147,16 +148,13 @@ class CoalescedTable(faust.Table):
         (``#n`` appended from the second on) with ``index_of(its pairs)`` as the
         key's value; returns the changelog sends' futures."""
         encoded = {key: self._dumps_key(key) for key in pairs}  # once per key
-        store = self.data
         futures = []
         for n, chunk in enumerate(split_pairs(pairs, FRAME_MAX_BYTES, encoded.__getitem__)):
             key = f"{batch_key}#{n}" if n else batch_key
-            index = index_of(chunk)
-            for name, value in chunk.items():
-                store[name] = value
-            store[key] = index
+            encoded[key] = self._dumps_key(key)
+            chunk[key] = index_of(chunk)
+            store_local(self, partition, chunk, encoded)  # one RocksDB write batch
             framed = {encoded[name]: value for name, value in chunk.items()}
-            framed[self._dumps_key(key)] = index
             futures.append(self.send_changelog(partition, key, frame(framed)))
         return futures
 

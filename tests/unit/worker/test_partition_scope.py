@@ -11,7 +11,7 @@ from typing import Any
 import faust
 import pytest
 
-from streams.worker.partition_scope import partition_scope
+from streams.worker.partition_scope import partition_scope, store_local
 
 PARTITIONS = 4
 SOURCE = "predictions"
@@ -82,3 +82,21 @@ def test_a_rocksdb_write_lands_in_the_scopes_shard(tmp_path: Path) -> None:
         assert table.get("k") == b"v"
     with partition_scope(SOURCE, 0):  # another partition's shard does not hold it
         assert table.get("k") is None
+
+
+@pytest.mark.parametrize("store", ["rocksdb://", "memory://"])
+def test_a_batch_stored_locally_reads_back_key_by_key(tmp_path: Path, store: str) -> None:
+    """``store_local`` (one RocksDB write batch) leaves the store as writes key by key
+    would: each key readable in its partition's scope, and only there for RocksDB."""
+    if store == "rocksdb://":
+        pytest.importorskip("rocksdict")
+    table, sent = _recording_table(_app(tmp_path, store))
+    pairs = {f"p{i}": f"record {i}".encode() for i in range(50)}
+    encoded = {key: table.data._encode_key(key) for key in pairs}
+    with partition_scope(SOURCE, 3):
+        store_local(table, 3, pairs, encoded)
+        assert {key: table.get(key) for key in pairs} == pairs
+    assert sent == []  # the caller logs the changelog (CoalescedTable: one frame)
+    if store == "rocksdb://":
+        with partition_scope(SOURCE, 1):
+            assert table.get("p7") is None

@@ -15,6 +15,7 @@ times in ``arrivals.py``, the events themselves in ``events.py``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -118,8 +119,13 @@ class Scenario(Protocol):
         """Corrupt the served numeric features in place, given event times."""
 
 
+#: A served model: numeric features and categorical codes -> positive-class scores.
+Scorer = Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray]
+
+
 class EventGenerator:
-    """Produces blocks of prediction events for given event times.
+    """Produces blocks of prediction events for given event times. ``scorer`` is the
+    served model (default: the logistic :func:`model_score`; tree_model.py has a tree).
 
     Deterministic: the same seed and the same sequence of timestamp blocks give
     the same events. Prediction ids are ``f"{run_id}-{i}"`` with i counting from
@@ -133,8 +139,10 @@ class EventGenerator:
         model_id: str = DEFAULT_MODEL_ID,
         model_version: str = DEFAULT_MODEL_VERSION,
         run_id: str | None = None,
+        scorer: Scorer = model_score,
     ) -> None:
         self.rng = np.random.default_rng(seed)
+        self.scorer = scorer
         self.model_id = model_id
         self.model_version = model_version
         self.run_id = run_id if run_id is not None else f"sim{seed}"
@@ -152,7 +160,7 @@ class EventGenerator:
         n = ts_ms.shape[0]
         daily_cycle = True if scenario is None else scenario.daily_cycle
         clean, codes = draw_clean(self.rng, t_s, daily_cycle)
-        true_score = model_score(clean, codes)
+        true_score = self.scorer(clean, codes)
         label = (self.rng.random(n) < true_score).astype(np.int8)
         latency = np.round(
             np.exp(math.log(LATENCY_MEDIAN_MS) + LATENCY_SIGMA * self.rng.standard_normal(n)), 2
@@ -164,7 +172,7 @@ class EventGenerator:
         if scenario is not None and any(
             not np.array_equal(served[k], clean_cols[k], equal_nan=True) for k in served
         ):
-            score = model_score(np.column_stack([served[k] for k in NUMERIC_FEATURES]), codes)
+            score = self.scorer(np.column_stack([served[k] for k in NUMERIC_FEATURES]), codes)
         else:
             score = true_score
         ids = [f"{self.run_id}-{i}" for i in range(self.count, self.count + n)]

@@ -39,7 +39,13 @@ from streams.devtools.simulator.arrivals import DAY_S, ArrivalProcess
 from streams.devtools.simulator.datafiles import write_rows
 from streams.devtools.simulator.events import format_timestamps
 from streams.devtools.simulator.labels import LabelDraw, LabelQueue
-from streams.devtools.simulator.model import DEFAULT_MODEL_ID, DEFAULT_MODEL_VERSION, EventGenerator
+from streams.devtools.simulator.model import (
+    DEFAULT_MODEL_ID,
+    DEFAULT_MODEL_VERSION,
+    EventGenerator,
+    Scorer,
+    model_score,
+)
 from streams.devtools.simulator.run_report import SimulationReport
 from streams.devtools.simulator.scenarios import Scenario, make_scenario
 from streams.errors import StreamsError
@@ -162,6 +168,7 @@ def simulate(
     producer: Any = None,
     wait_for_broker: Callable[[str], object] | None = None,
     security: KafkaSecurity | None = None,
+    served_model: str = "logistic",
 ) -> SimulationReport:
     """Produce ``duration_s`` of event time of simulated predictions (and labels).
 
@@ -174,7 +181,9 @@ def simulate(
     ``security`` holds the SASL/TLS settings of a secured cluster. Raises
     ValueError for bad arguments and SimulationError when Kafka is unreachable or
     messages were not delivered. Ctrl-C stops cleanly: what was produced is
-    flushed and the report says ``interrupted``.
+    flushed and the report says ``interrupted``. ``served_model``: ``logistic`` (the
+    world's own scorer) or ``tree`` (a gradient-boosting model fitted on it,
+    tree_model.py; needs scikit-learn).
     """
     _check_arguments(duration_s, speedup, label_fraction, label_delay_s)
     start_ms = _start_ms(start)
@@ -188,7 +197,7 @@ def simulate(
         magnitude=magnitude,
     )
     run_id = f"sim{seed}-{start_ms // 1000}"
-    sources = _sources(seed, run_id, rate, start_ms, scn, model_id, model_version)
+    sources = _sources(seed, run_id, rate, start_ms, scn, model_id, model_version, served_model)
     generator, arrivals, label_rng = sources
     if producer is None:
         if wait_for_broker is not None:
@@ -222,6 +231,21 @@ def simulate(
     return _finish(run, clock, undelivered)
 
 
+SERVED_MODELS = ("logistic", "tree")
+
+
+def served_scorer(name: str) -> Scorer:
+    """The scorer the simulator serves, by name (SERVED_MODELS); the tree's seed is 0,
+    the one ``streams simulate --save-model`` saves."""
+    if name == "logistic":
+        return model_score
+    if name == "tree":
+        from streams.devtools.simulator.tree_model import TreeScorer
+
+        return TreeScorer()
+    raise ValueError(f"served model {name!r} is not one of {', '.join(SERVED_MODELS)}")
+
+
 def _sources(
     seed: int,
     run_id: str,
@@ -230,12 +254,17 @@ def _sources(
     scenario: Scenario,
     model_id: str,
     model_version: str,
+    served_model: str = "logistic",
 ) -> tuple[EventGenerator, ArrivalProcess, np.random.Generator]:
     """The run's three independent random streams, from one seed: the events, their
     arrival times and the labels' draws."""
     gen_seed, arrival_seed, label_seed = np.random.SeedSequence(seed).spawn(3)
     generator = EventGenerator(
-        gen_seed, model_id=model_id, model_version=model_version, run_id=run_id
+        gen_seed,
+        model_id=model_id,
+        model_version=model_version,
+        run_id=run_id,
+        scorer=served_scorer(served_model),
     )
     arrivals = ArrivalProcess(
         rate, start_ms / 1000, seed=arrival_seed, daily_cycle=scenario.daily_cycle
